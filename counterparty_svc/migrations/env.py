@@ -1,0 +1,4 @@
+from counterparty_svc.models import Base
+from services.migrations import run_env
+
+run_env(Base.metadata)

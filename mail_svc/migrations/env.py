@@ -1,0 +1,4 @@
+from mail_svc.models import Base
+from services.migrations import run_env
+
+run_env(Base.metadata)

@@ -1,0 +1,93 @@
+"""Errors that cross the wire between services and the gateway.
+
+Every service raises these (or subclasses) for expected failures. nameko
+serialises an exception as ``{exc_type, exc_path, exc_args, value}``; the
+gateway maps ``exc_type`` to an HTTP status through one table
+(``gateway/errors.py``), so the name of each class is part of the contract.
+
+``exc_args`` is always ``(detail, errors)``: a human sentence and a list of
+``{"loc": [...], "msg": "..."}`` field errors (possibly empty).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+FieldErrors = list[dict[str, Any]]
+
+
+class DocflowError(Exception):
+    """Base of every expected, reportable failure."""
+
+    status: ClassVar[int] = 400
+    title: ClassVar[str] = "Bad request"
+
+    def __init__(self, detail: str, errors: FieldErrors | None = None) -> None:
+        super().__init__(detail, errors or [])
+        self.detail = detail
+        self.errors: FieldErrors = errors or []
+
+    def __str__(self) -> str:
+        return self.detail
+
+
+class InvalidInput(DocflowError):
+    status = 422
+    title = "Invalid input"
+
+
+class Unauthenticated(DocflowError):
+    status = 401
+    title = "Not authenticated"
+
+
+class Forbidden(DocflowError):
+    status = 403
+    title = "Forbidden"
+
+
+class NotFound(DocflowError):
+    status = 404
+    title = "Not found"
+
+
+class Conflict(DocflowError):
+    status = 409
+    title = "Conflict"
+
+
+class TooLarge(DocflowError):
+    status = 413
+    title = "Payload too large"
+
+
+class Unavailable(DocflowError):
+    """A system we depend on (1C, SMTP, the registry) did not answer."""
+
+    status = 503
+    title = "Dependency unavailable"
+
+
+#: Every wire error by class name: the gateway's lookup table is built from this.
+WIRE_ERRORS: dict[str, type[DocflowError]] = {
+    cls.__name__: cls
+    for cls in (
+        DocflowError,
+        InvalidInput,
+        Unauthenticated,
+        Forbidden,
+        NotFound,
+        Conflict,
+        TooLarge,
+        Unavailable,
+    )
+}
+
+
+def from_pydantic(exc: Any) -> InvalidInput:
+    """Turn a pydantic ``ValidationError`` into our wire error, keeping field paths."""
+    errors = [
+        {"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type", "")}
+        for err in exc.errors(include_url=False, include_context=False)
+    ]
+    return InvalidInput("The request is not valid", errors)

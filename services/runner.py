@@ -1,0 +1,122 @@
+"""Run, migrate or seed one service: ``python -m services.runner run|migrate|seed <svc>``.
+
+``run`` monkey-patches eventlet first (nameko needs it), configures JSON logs,
+serves Prometheus metrics on the service's metrics port and runs the nameko
+service until SIGTERM/SIGINT.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+# eventlet announces its maintenance mode on import; nameko 2.14 needs it all the same.
+warnings.filterwarnings("ignore", message=".*Eventlet is deprecated.*")
+
+import eventlet  # noqa: E402
+
+eventlet.monkey_patch()
+
+import argparse  # noqa: E402
+import importlib  # noqa: E402
+import inspect  # noqa: E402
+import logging  # noqa: E402
+import signal  # noqa: E402
+import sys  # noqa: E402
+from typing import Any  # noqa: E402
+
+from nameko.runners import ServiceRunner  # noqa: E402
+from prometheus_client import start_http_server  # noqa: E402
+
+from services import logs  # noqa: E402
+from services.config import SERVICES, ServiceSettings  # noqa: E402
+
+log = logging.getLogger("docflow.runner")
+
+
+def load_settings(service_package: str) -> ServiceSettings:
+    try:
+        module = importlib.import_module(f"{service_package}.settings")
+        settings_cls: type[ServiceSettings] = module.Settings
+    except ModuleNotFoundError:
+        settings_cls = ServiceSettings
+    return settings_cls(service_name=service_package)
+
+
+def service_class(service_package: str) -> type[Any]:
+    module = importlib.import_module(f"{service_package}.service")
+    classes = [
+        obj
+        for _, obj in inspect.getmembers(module, inspect.isclass)
+        if obj.__module__ == module.__name__ and isinstance(getattr(obj, "name", None), str)
+    ]
+    if len(classes) != 1:
+        raise RuntimeError(f"{module.__name__} must define exactly one service class")
+    return classes[0]
+
+
+def nameko_config(settings: ServiceSettings) -> dict[str, Any]:
+    return {
+        "AMQP_URI": settings.amqp_uri,
+        "DATABASE_URL": settings.resolved_database_url(),
+        "OUTBOX_POLL_SECONDS": settings.outbox_poll_seconds,
+        "SETTINGS": settings,
+        "serializer": "json",
+    }
+
+
+def run(service_package: str) -> None:
+    settings = load_settings(service_package)
+    logs.configure(service_package, settings.log_level)
+    port = settings.resolved_metrics_port()
+    if port:
+        start_http_server(port)
+    runner = ServiceRunner(nameko_config(settings))
+    runner.add_service(service_class(service_package))
+
+    def shutdown(signum: int, _frame: Any) -> None:
+        log.info("stopping on signal %s", signum)
+        eventlet.spawn_n(runner.stop)
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    runner.start()
+    log.info("started", extra={"fields": {"metrics_port": port}})
+    runner.wait()
+
+
+def migrate(service_package: str) -> None:
+    from services.migrations import upgrade
+
+    settings = load_settings(service_package)
+    logs.configure(service_package, settings.log_level)
+    upgrade(service_package, settings.resolved_database_url())
+    log.info("migrated")
+
+
+def seed(service_package: str) -> None:
+    from sqlalchemy.orm import sessionmaker
+
+    from services.db import make_engine, session_scope
+
+    settings = load_settings(service_package)
+    logs.configure(service_package, settings.log_level)
+    module = importlib.import_module(f"{service_package}.seed")
+    engine = make_engine(settings.resolved_database_url())
+    try:
+        with session_scope(sessionmaker(engine)) as session:
+            module.seed_demo(session)
+    finally:
+        engine.dispose()
+    log.info("seeded")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m services.runner")
+    parser.add_argument("command", choices=["run", "migrate", "seed"])
+    parser.add_argument("service", choices=SERVICES)
+    args = parser.parse_args(argv)
+    {"run": run, "migrate": migrate, "seed": seed}[args.command](args.service)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
