@@ -38,8 +38,7 @@ PEOPLE = [
     ("finman", "Дмитрий Новиков", "finance", "Финансовый менеджер", ["finance_manager"]),
     ("chief.accountant", "Елена Попова", "accounting", "Главный бухгалтер", ["chief_accountant"]),
     ("accountant", "Мария Васильева", "accounting", "Бухгалтер", ["accountant"]),
-    ("junior.accountant", "Анна Зайцева", "accounting", "Младший бухгалтер",
-     ["junior_accountant"]),
+    ("junior.accountant", "Анна Зайцева", "accounting", "Младший бухгалтер", ["junior_accountant"]),
     ("pto", "Виктор Павлов", "pto", "Руководитель ПТО", ["pto"]),
     ("sales.head", "Алексей Смирнов", "sales", "Руководитель отдела продаж", []),
     ("manager", "Татьяна Иванова", "sales", "Менеджер по работе с клиентами", ["curator"]),
@@ -66,9 +65,7 @@ def seed_demo(session: Session) -> bool:
     """Create the demo company; False if it was already there."""
     if session.scalar(select(models.Department.id).where(models.Department.code == "management")):
         return False
-    departments = {
-        code: models.Department(name=name, code=code) for code, name, _ in DEPARTMENTS
-    }
+    departments = {code: models.Department(name=name, code=code) for code, name, _ in DEPARTMENTS}
     session.add_all(departments.values())
     session.flush()
     password = hash_password(DEMO_PASSWORD)

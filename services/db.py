@@ -41,8 +41,11 @@ def ensure_database(url: str) -> bool:
     name = parsed.database
     if not name:
         raise ValueError(f"no database name in {parsed.render_as_string(hide_password=True)}")
-    admin = make_engine(parsed.set(database="postgres").render_as_string(hide_password=False),
-                        isolation_level="AUTOCOMMIT", poolclass=None)
+    admin = make_engine(
+        parsed.set(database="postgres").render_as_string(hide_password=False),
+        isolation_level="AUTOCOMMIT",
+        poolclass=None,
+    )
     try:
         with admin.connect() as conn:
             exists = conn.execute(
@@ -58,8 +61,10 @@ def ensure_database(url: str) -> bool:
 
 def drop_database(url: str) -> None:
     parsed = make_url(url)
-    admin = make_engine(parsed.set(database="postgres").render_as_string(hide_password=False),
-                        isolation_level="AUTOCOMMIT")
+    admin = make_engine(
+        parsed.set(database="postgres").render_as_string(hide_password=False),
+        isolation_level="AUTOCOMMIT",
+    )
     try:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))

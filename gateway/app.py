@@ -1,0 +1,66 @@
+"""The Docflow gateway: the one HTTP door for company systems and SPA frontends."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from gateway import errors
+from gateway.auth import Authenticator
+from gateway.observability import CORRELATION_HEADER, observe
+from gateway.routers import health, me, org
+from gateway.rpc import RpcClient
+from gateway.settings import GatewaySettings
+from services import logs
+
+DESCRIPTION = """
+Docflow automates a company's document workflows: counterparties, contract
+approval, payment requests, correspondence, the archive and notifications.
+
+Authenticate with `Authorization: Bearer <JWT>`. On a demo setup get a token
+from `POST /api/v1/auth/token` with a seeded person (for example
+`{"username": "lawyer", "password": "docflow-demo"}`). Errors are
+`application/problem+json`.
+"""
+
+
+def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+    settings = settings or GatewaySettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        logs.configure("gateway", settings.log_level)
+        await app.state.rpc.connect()
+        try:
+            yield
+        finally:
+            await app.state.rpc.close()
+
+    app = FastAPI(
+        title="Docflow API",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.rpc = RpcClient(settings.amqp_uri, settings.rpc_timeout_seconds)
+    app.state.authenticator = Authenticator(settings)
+    errors.install(app)
+    app.middleware("http")(observe)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=list(settings.cors_origins),
+        allow_credentials=True,
+        allow_methods=["*"],
+        allow_headers=["*"],
+        expose_headers=[CORRELATION_HEADER],
+    )
+    for router in (health.router, me.router, org.router):
+        app.include_router(router)
+    return app
+
+
+app = create_app()

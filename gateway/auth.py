@@ -1,0 +1,121 @@
+"""Authentication: bearer JWTs, from the company's OIDC provider or issued here for demos.
+
+Tokens issued here (HS256, ``DOCFLOW_JWT_SECRET``) carry the person's id,
+username, roles and department. Tokens of the OIDC provider (RS256/ES256,
+keys from its JWKS URL) carry a username, which org_svc turns into the same
+identity (cached briefly so a role change takes effect within a minute).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Annotated, Any
+
+import jwt
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from gateway.settings import GatewaySettings
+from services.auth import SYSTEM, Identity
+from services.errors import Unauthenticated
+
+bearer = HTTPBearer(auto_error=False, description="A JWT: `Authorization: Bearer <token>`")
+
+IDENTITY_CACHE_SECONDS = 60.0
+
+
+def issue_token(settings: GatewaySettings, identity: dict[str, Any]) -> str:
+    now = int(time.time())
+    claims = {
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "sub": identity["user_id"],
+        "preferred_username": identity["username"],
+        "name": identity.get("full_name", ""),
+        "roles": identity["roles"],
+        "department_id": identity["department_id"],
+        "iat": now,
+        "exp": now + settings.token_ttl_seconds,
+    }
+    return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
+
+
+class Authenticator:
+    def __init__(self, settings: GatewaySettings) -> None:
+        self.settings = settings
+        self._jwks = jwt.PyJWKClient(settings.oidc_jwks_url) if settings.oidc_jwks_url else None
+        self._cache: dict[str, tuple[float, Identity]] = {}
+
+    def _own(self, token: str) -> Identity:
+        claims = jwt.decode(
+            token,
+            self.settings.jwt_secret,
+            algorithms=["HS256"],
+            audience=self.settings.jwt_audience,
+            issuer=self.settings.jwt_issuer,
+            options={"require": ["exp", "sub", "iss", "aud"]},
+        )
+        return Identity(
+            user_id=str(claims["sub"]),
+            username=str(claims.get("preferred_username", "")),
+            roles=frozenset(claims.get("roles") or ()),
+            department_id=claims.get("department_id"),
+        )
+
+    async def _oidc(self, token: str, request: Request) -> Identity:
+        assert self._jwks is not None
+        key = await asyncio.to_thread(self._jwks.get_signing_key_from_jwt, token)
+        claims = jwt.decode(
+            token,
+            key.key,
+            algorithms=["RS256", "ES256"],
+            audience=self.settings.oidc_audience,
+            issuer=self.settings.oidc_issuer,
+            options={"require": ["exp", "iss", "aud"]},
+        )
+        username = claims.get("preferred_username") or claims.get("sub")
+        cached = self._cache.get(username)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        found = await request.app.state.rpc.call(
+            "org", "identify", SYSTEM.to_context(), username=username
+        )
+        identity = Identity(
+            user_id=found["user_id"],
+            username=found["username"],
+            roles=frozenset(found["roles"]),
+            department_id=found["department_id"],
+        )
+        self._cache[username] = (time.monotonic() + IDENTITY_CACHE_SECONDS, identity)
+        return identity
+
+    async def identify(self, token: str, request: Request) -> Identity:
+        try:
+            header = jwt.get_unverified_header(token)
+            if header.get("alg") == "HS256":
+                if not self.settings.demo_tokens:
+                    raise Unauthenticated("tokens issued by the gateway are disabled")
+                return self._own(token)
+            if self._jwks is None:
+                raise Unauthenticated("no identity provider is configured for this token")
+            return await self._oidc(token, request)
+        except jwt.ExpiredSignatureError:
+            raise Unauthenticated("the token has expired") from None
+        except jwt.PyJWTError as exc:
+            raise Unauthenticated(f"the token is not valid: {exc}") from None
+
+
+async def current_identity(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Identity:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthenticated("send a bearer token in the Authorization header")
+    authenticator: Authenticator = request.app.state.authenticator
+    identity = await authenticator.identify(credentials.credentials, request)
+    request.state.identity = identity
+    return identity
+
+
+CurrentUser = Annotated[Identity, Depends(current_identity)]
