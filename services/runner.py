@@ -7,10 +7,7 @@ service until SIGTERM/SIGINT.
 
 from __future__ import annotations
 
-import warnings
-
-# eventlet announces its maintenance mode on import; nameko 2.14 needs it all the same.
-warnings.filterwarnings("ignore", message=".*Eventlet is deprecated.*")
+import services  # noqa: F401  (silences eventlet's deprecation notice first)
 
 import eventlet  # noqa: E402
 
@@ -73,7 +70,13 @@ def run(service_package: str) -> None:
     runner = ServiceRunner(nameko_config(settings))
     runner.add_service(service_class(service_package))
 
+    stopping = []
+
     def shutdown(signum: int, _frame: Any) -> None:
+        # A second signal while stopping must not start a second, competing stop.
+        if stopping:
+            return
+        stopping.append(signum)
         log.info("stopping on signal %s", signum)
         eventlet.spawn_n(runner.stop)
 
