@@ -9,7 +9,7 @@ from services.config import PLACEHOLDER_SECRETS, CommonSettings
 
 class GatewaySettings(CommonSettings):
     #: HS256 key of the tokens the gateway issues itself (dev and demo only).
-    jwt_secret: str = "dev-secret"
+    jwt_secret: str = "dev-secret-only-for-laptops-and-tests"
     jwt_issuer: str = "docflow"
     jwt_audience: str = "docflow-api"
     token_ttl_seconds: int = 3600

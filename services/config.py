@@ -14,7 +14,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 Environment = Literal["dev", "test", "prod"]
 
 #: Values that only make sense on a laptop; refused in production.
-PLACEHOLDER_SECRETS = {"", "change-me", "dev-secret", "minioadmin", "guest"}
+PLACEHOLDER_SECRETS = {
+    "",
+    "change-me",
+    "dev-secret-only-for-laptops-and-tests",
+    "minioadmin",
+    "guest",
+}
 
 #: Metrics port per service (the gateway serves /metrics on its HTTP port).
 METRICS_PORTS: dict[str, int] = {

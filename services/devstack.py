@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import IO
 
 from services import infra
-from services.config import SERVICES, database_name
+from services.config import METRICS_PORTS, SERVICES, database_name
 from services.migrations import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,6 +55,7 @@ class Stack:
     extra_env: dict[str, str] = field(default_factory=dict)
     services: tuple[str, ...] = SERVICES
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    metrics_ports: dict[str, int] = field(default_factory=dict)
     _logs: list[IO[bytes]] = field(default_factory=list)
 
     @property
@@ -113,8 +114,9 @@ class Stack:
     def start(self) -> None:
         for service in self.services:
             env = self.env()
-            if self.free_metrics_ports:
-                env["DOCFLOW_METRICS_PORT"] = str(free_port())
+            port = free_port() if self.free_metrics_ports else METRICS_PORTS[service]
+            env["DOCFLOW_METRICS_PORT"] = str(port)
+            self.metrics_ports[service] = port
             self._start(service, [sys.executable, "-m", "services.runner", "run", service], env)
         self._start(
             "gateway",

@@ -11,6 +11,7 @@ import contextvars
 import json
 import logging
 import sys
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,6 +22,7 @@ _correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "correlation_id", default=None
 )
 _service: str = ""
+_access = logging.getLogger("docflow.access")
 
 
 def current_call_id() -> str | None:
@@ -74,10 +76,26 @@ def configure(service: str, level: str = "INFO") -> None:
 
 
 class LogContext(DependencyProvider):  # type: ignore[misc]
-    """Binds the worker's call id and correlation id for every log line it writes."""
+    """Binds the worker's call id and correlation id for every log line it writes,
+    and writes one access-log line per entrypoint call."""
+
+    def __init__(self) -> None:
+        self._started: dict[str, float] = {}
 
     def worker_setup(self, worker_ctx: Any) -> None:
         bind_ids(worker_ctx.call_id, worker_ctx.context_data.get("correlation_id"))
+        self._started[worker_ctx.call_id] = time.perf_counter()
+
+    def worker_result(self, worker_ctx: Any, result: Any = None, exc_info: Any = None) -> None:
+        started = self._started.pop(worker_ctx.call_id, None)
+        fields: dict[str, Any] = {
+            "entrypoint": worker_ctx.entrypoint.method_name,
+            "outcome": "ok" if exc_info is None else type(exc_info[1]).__name__,
+            "user_id": worker_ctx.context_data.get("user_id"),
+        }
+        if started is not None:
+            fields["duration_ms"] = round((time.perf_counter() - started) * 1000, 2)
+        _access.info("call", extra={"fields": fields})
 
     def worker_teardown(self, worker_ctx: Any) -> None:
         bind_ids(None, None)

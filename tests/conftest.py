@@ -1,0 +1,10 @@
+"""Test policy: mock only what lies outside our system.
+
+- tests/unit: no I/O at all; pure domain code and small pieces of the library.
+- tests/integration: the services as real processes on a real RabbitMQ (a vhost
+  per run) and real PostgreSQL (databases per run), driven by RPC, AMQP and SQL.
+- tests/e2e: the same running suite driven over HTTP through the gateway.
+Fixtures live in services/testing/plugin.py.
+"""
+
+pytest_plugins = ["services.testing.plugin"]
