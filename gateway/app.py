@@ -10,7 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from gateway import errors
 from gateway.auth import Authenticator
-from gateway.observability import CORRELATION_HEADER, observe
+from gateway.observability import CORRELATION_HEADER, Observe
 from gateway.routers import health, me, org
 from gateway.rpc import RpcClient
 from gateway.settings import GatewaySettings
@@ -49,7 +49,6 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.state.rpc = RpcClient(settings.amqp_uri, settings.rpc_timeout_seconds)
     app.state.authenticator = Authenticator(settings)
     errors.install(app)
-    app.middleware("http")(observe)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=list(settings.cors_origins),
@@ -58,6 +57,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         allow_headers=["*"],
         expose_headers=[CORRELATION_HEADER],
     )
+    app.add_middleware(Observe)
     for router in (health.router, me.router, org.router):
         app.include_router(router)
     return app

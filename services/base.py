@@ -26,6 +26,11 @@ class ServiceBase:
     log_context: Any = LogContext()
 
     @rpc(public=True)  # type: ignore[misc]
+    def ping(self, payload: Any = None) -> Any:
+        """Echo without touching the database: the RPC path alone (bench/rpc.py)."""
+        return payload
+
+    @rpc(public=True)  # type: ignore[misc]
     def health(self) -> dict[str, Any]:
         """Answers when the service is up and its database answers (readiness)."""
         self.db.execute(text("SELECT 1"))

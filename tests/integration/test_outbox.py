@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from collections.abc import Iterator
@@ -52,10 +53,8 @@ class EventTap:
             for item in self.received:
                 if predicate(item[0]):
                     return item
-            try:
+            with contextlib.suppress(TimeoutError):
                 self.connection.drain_events(timeout=0.5)
-            except TimeoutError:
-                pass
         raise AssertionError(f"no matching event in {seconds}s; got {self.received}")
 
     def close(self) -> None:
@@ -113,7 +112,7 @@ def test_an_event_committed_but_never_published_is_sent_by_the_relay(
             ),
             {"id": event_id, "p": json.dumps(envelope)},
         )
-    received, headers = org_events.wait_for(lambda e: e["event_id"] == str(event_id))
+    received, _headers = org_events.wait_for(lambda e: e["event_id"] == str(event_id))
     assert received["data"] == {"n": 1}
 
     def marked_published() -> bool:

@@ -1,0 +1,295 @@
+"""How much each hop costs: raw AMQP round trip vs nameko RPC vs gateway -> RPC.
+
+Starts the suite on its own vhost and databases (like the tests), then for a
+fixed number of calls measures, in one run on this machine:
+
+  raw-amqp      aio-pika request/reply through a bare echo consumer (the floor)
+  proxy-seq     nameko's standalone ClusterRpcProxy, one call after another
+  asyncio-seq   our asyncio client of nameko's protocol (gateway/rpc.py), sequential
+  proxy-pool    a pool of ClusterRpcProxy, one per thread, CONCURRENCY threads
+  asyncio-conc  our asyncio client, CONCURRENCY calls in flight on one connection
+  rpc-me        org.me over the asyncio client: the service's part of GET /api/v1/me
+  http-ping     the gateway over HTTP, CONCURRENCY clients, /healthz (no RPC)
+  http-me       the gateway over HTTP: token check + org.me RPC + a PostgreSQL read
+
+Everything is printed as calls/s, p50/p99, and a ratio against raw-amqp.
+Run: ``make bench`` (or ``.venv/bin/python bench/rpc.py [--calls N]``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import threading
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import aio_pika
+import httpx
+from nameko.standalone.rpc import ClusterRpcProxy
+
+from gateway.rpc import RpcClient
+from org_svc.seed import DEMO_PASSWORD
+from services import infra
+from services.config import SERVICES
+from services.db import drop_database
+from services.devstack import DEFAULT_AMQP_URI, DEFAULT_PG_URL, Stack, free_port
+
+CONCURRENCY = 50
+
+
+@dataclass
+class Result:
+    name: str
+    calls: int
+    seconds: float
+    latencies: list[float]
+
+    @property
+    def rate(self) -> float:
+        return self.calls / self.seconds
+
+    def percentile(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+async def run_async(
+    name: str, calls: int, concurrency: int, one: Callable[[], Awaitable[object]]
+) -> Result:
+    latencies: list[float] = []
+    remaining = calls
+
+    async def worker() -> None:
+        nonlocal remaining
+        while remaining > 0:
+            remaining -= 1
+            started = time.perf_counter()
+            await one()
+            latencies.append(time.perf_counter() - started)
+
+    for _ in range(min(20, calls)):  # warm-up
+        await one()
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return Result(name, calls, time.perf_counter() - started, latencies)
+
+
+async def raw_amqp(amqp_uri: str, calls: int, concurrency: int) -> Result:
+    """An echo consumer and a client, both bare aio-pika: the cost of AMQP itself."""
+    connection = await aio_pika.connect_robust(amqp_uri)
+    server_channel = await connection.channel()
+    requests = await server_channel.declare_queue(f"bench-echo-{uuid.uuid4().hex}", exclusive=True)
+
+    async def echo(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+        await server_channel.default_exchange.publish(
+            aio_pika.Message(message.body, correlation_id=message.correlation_id),
+            routing_key=message.reply_to or "",
+        )
+
+    await requests.consume(echo, no_ack=True)
+    client_channel = await connection.channel()
+    replies = await client_channel.declare_queue(exclusive=True)
+    pending: dict[str, asyncio.Future[bytes]] = {}
+
+    async def on_reply(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+        future = pending.pop(message.correlation_id or "", None)
+        if future:
+            future.set_result(message.body)
+
+    await replies.consume(on_reply, no_ack=True)
+
+    async def one() -> None:
+        correlation_id = uuid.uuid4().hex
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        pending[correlation_id] = future
+        await client_channel.default_exchange.publish(
+            aio_pika.Message(
+                b'{"args": [], "kwargs": {}}', correlation_id=correlation_id, reply_to=replies.name
+            ),
+            routing_key=requests.name,
+        )
+        await future
+
+    result = await run_async("raw-amqp", calls, concurrency, one)
+    await connection.close()
+    return result
+
+
+def proxy_sequential(amqp_uri: str, calls: int) -> Result:
+    latencies = []
+    with ClusterRpcProxy({"AMQP_URI": amqp_uri}) as proxy:
+        for _ in range(20):
+            proxy.org.ping(payload="x")
+        started = time.perf_counter()
+        for _ in range(calls):
+            t = time.perf_counter()
+            proxy.org.ping(payload="x")
+            latencies.append(time.perf_counter() - t)
+        return Result("proxy-seq", calls, time.perf_counter() - started, latencies)
+
+
+def proxy_pool(amqp_uri: str, calls: int, concurrency: int) -> Result:
+    local = threading.local()
+    proxies: list[ClusterRpcProxy] = []
+    lock = threading.Lock()
+
+    def one(_: int) -> float:
+        if not hasattr(local, "proxy"):
+            runner = ClusterRpcProxy({"AMQP_URI": amqp_uri})
+            local.proxy = runner.start()
+            with lock:
+                proxies.append(runner)
+        t = time.perf_counter()
+        local.proxy.org.ping(payload="x")
+        return time.perf_counter() - t
+
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(one, range(concurrency * 2)))  # every thread opens its proxy first
+        started = time.perf_counter()
+        latencies = list(pool.map(one, range(calls)))
+        seconds = time.perf_counter() - started
+    for runner in proxies:
+        runner.stop()
+    return Result("proxy-pool", calls, seconds, latencies)
+
+
+async def asyncio_client(
+    amqp_uri: str, calls: int, concurrency: int, name: str, context: dict[str, str] | None = None
+) -> Result:
+    client = RpcClient(amqp_uri)
+    await client.connect()
+    try:
+        if context:  # the same RPC the gateway makes for GET /api/v1/me
+            return await run_async(
+                name, calls, concurrency, lambda: client.call("org", "me", context)
+            )
+        return await run_async(
+            name, calls, concurrency, lambda: client.call("org", "ping", payload="x")
+        )
+    finally:
+        await client.close()
+
+
+async def lawyer_context(amqp_uri: str) -> dict[str, str]:
+    client = RpcClient(amqp_uri)
+    await client.connect()
+    try:
+        found = await client.call("org", "authenticate", username="lawyer", password=DEMO_PASSWORD)
+    finally:
+        await client.close()
+    return {
+        "user_id": found["user_id"],
+        "roles": ",".join(found["roles"]),
+        "department_id": found["department_id"],
+    }
+
+
+async def http(base_url: str, calls: int, concurrency: int) -> tuple[Result, Result]:
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30) as client:
+        token = (
+            await client.post(
+                "/api/v1/auth/token", json={"username": "lawyer", "password": DEMO_PASSWORD}
+            )
+        ).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+
+        async def ping() -> None:
+            (await client.get("/healthz")).raise_for_status()
+
+        async def me() -> None:
+            (await client.get("/api/v1/me", headers=headers)).raise_for_status()
+
+        return (
+            await run_async("http-ping", calls, concurrency, ping),
+            await run_async("http-me", calls, concurrency, me),
+        )
+
+
+def report(results: list[Result]) -> str:
+    base = {r.name: r for r in results}
+    floor_seq = base["raw-amqp-seq"].rate
+    floor_conc = base["raw-amqp"].rate
+    lines = [f"{'path':<14}{'calls/s':>10}{'p50 ms':>9}{'p99 ms':>9}  ratio to raw AMQP"]
+    for r in results:
+        floor = floor_seq if r.name.endswith("-seq") else floor_conc
+        lines.append(
+            f"{r.name:<14}{r.rate:>10.0f}{r.percentile(0.5):>9.2f}"
+            f"{r.percentile(0.99):>9.2f}  {r.rate / floor:>6.2f}x"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--calls", type=int, default=2000)
+    parser.add_argument("--json", action="store_true", help="also print results as JSON")
+    args = parser.parse_args()
+    infra.ensure_postgres(DEFAULT_PG_URL)
+    infra.ensure_rabbitmq(DEFAULT_AMQP_URI)
+    run = uuid.uuid4().hex[:8]
+    vhost = f"docflow-bench-{run}"
+    amqp_uri = infra.create_vhost(DEFAULT_AMQP_URI, vhost)
+    stack = Stack(
+        amqp_uri=amqp_uri,
+        db_prefix=f"dfb_{run}",
+        gateway_port=free_port(),
+        free_metrics_ports=True,
+        environment="dev",
+    )
+    try:
+        stack.up()
+        n = args.calls
+        results = [
+            asyncio.run(raw_amqp(amqp_uri, n, 1)),
+            proxy_sequential(amqp_uri, n),
+            asyncio.run(asyncio_client(amqp_uri, n, 1, "asyncio-seq")),
+            asyncio.run(raw_amqp(amqp_uri, n, CONCURRENCY)),
+            proxy_pool(amqp_uri, n, CONCURRENCY),
+            asyncio.run(asyncio_client(amqp_uri, n, CONCURRENCY, "asyncio-conc")),
+            asyncio.run(
+                asyncio_client(
+                    amqp_uri, n, CONCURRENCY, "rpc-me", asyncio.run(lawyer_context(amqp_uri))
+                )
+            ),
+            *asyncio.run(http(stack.gateway_url, n, CONCURRENCY)),
+        ]
+        results[0].name = "raw-amqp-seq"
+        print(
+            f"{n} calls each; concurrency {CONCURRENCY} where not -seq; "
+            f"ratios against raw AMQP at the same concurrency\n"
+        )
+        print(report(results))
+        if args.json:
+            print(
+                json.dumps(
+                    {
+                        r.name: {
+                            "rate": r.rate,
+                            "p50_ms": r.percentile(0.5),
+                            "p99_ms": r.percentile(0.99),
+                        }
+                        for r in results
+                    }
+                )
+            )
+        print(
+            f"\nmedian raw AMQP round trip: {statistics.median(results[0].latencies) * 1000:.2f} ms"
+        )
+    finally:
+        stack.stop()
+        for service in SERVICES:
+            drop_database(stack.database_url(service))
+        infra.delete_vhost(DEFAULT_AMQP_URI, vhost)
+
+
+if __name__ == "__main__":
+    main()
