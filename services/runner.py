@@ -7,9 +7,9 @@ service until SIGTERM/SIGINT.
 
 from __future__ import annotations
 
-import services  # noqa: F401  (silences eventlet's deprecation notice first)
+import eventlet
 
-import eventlet  # noqa: E402
+import services  # noqa: F401  (silences eventlet's deprecation notice first)
 
 eventlet.monkey_patch()
 
