@@ -74,7 +74,9 @@ class Authenticator:
             issuer=self.settings.oidc_issuer,
             options={"require": ["exp", "iss", "aud"]},
         )
-        username = claims.get("preferred_username") or claims.get("sub")
+        username = str(claims.get("preferred_username") or claims.get("sub") or "")
+        if not username:
+            raise Unauthenticated("the token names no person")
         cached = self._cache.get(username)
         if cached and cached[0] > time.monotonic():
             return cached[1]

@@ -19,18 +19,19 @@ class ServiceBase:
     """Mixed into every service class; the subclass sets ``name``."""
 
     name: str
-    db: Session = Database()  # type: ignore[assignment]
-    events: OutboxWriter = EventOutbox()  # type: ignore[assignment]
-    caller: Identity = Caller()  # type: ignore[assignment]
+    # Declared as what the worker receives; nameko replaces each provider per call.
+    db: Session = Database()
+    events: OutboxWriter = EventOutbox()
+    caller: Identity = Caller()
     metrics: Any = EntrypointMetrics()
     log_context: Any = LogContext()
 
-    @rpc(public=True)  # type: ignore[misc]
+    @rpc(public=True)
     def ping(self, payload: Any = None) -> Any:
         """Echo without touching the database: the RPC path alone (bench/rpc.py)."""
         return payload
 
-    @rpc(public=True)  # type: ignore[misc]
+    @rpc(public=True)
     def health(self) -> dict[str, Any]:
         """Answers when the service is up and its database answers (readiness)."""
         self.db.execute(text("SELECT 1"))

@@ -7,7 +7,8 @@ business refusals as crashes. ``rpc(public=True)`` is for health checks only.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar, overload
 
 from nameko.rpc import Rpc
 
@@ -31,4 +32,21 @@ class AuthenticatedRpc(Rpc):  # type: ignore[misc]
         super().handle_message(body, message)
 
 
-rpc = AuthenticatedRpc.decorator
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@overload
+def rpc(fn: F) -> F: ...
+
+
+@overload
+def rpc(*, public: bool = False) -> Callable[[F], F]: ...
+
+
+def rpc(fn: F | None = None, *, public: bool = False) -> F | Callable[[F], F]:
+    """``@rpc`` or ``@rpc(public=True)``: nameko's RPC entrypoint, authenticated."""
+    if fn is not None:
+        registered: F = AuthenticatedRpc.decorator(fn)
+        return registered
+    decorate: Callable[[F], F] = AuthenticatedRpc.decorator(public=public)
+    return decorate

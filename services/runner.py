@@ -70,7 +70,7 @@ def run(service_package: str) -> None:
     runner = ServiceRunner(nameko_config(settings))
     runner.add_service(service_class(service_package))
 
-    stopping = []
+    stopping: list[int] = []
 
     def shutdown(signum: int, _frame: Any) -> None:
         # A second signal while stopping must not start a second, competing stop.

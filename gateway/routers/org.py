@@ -14,8 +14,8 @@ from services.schemas import org as schemas
 
 router = APIRouter(prefix="/api/v1/org", tags=["org"], responses={401: PROBLEM_RESPONSES[401]})
 
-NOT_FOUND = {404: PROBLEM_RESPONSES[404]}
-FORBIDDEN = {403: PROBLEM_RESPONSES[403]}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: PROBLEM_RESPONSES[404]}
+FORBIDDEN: dict[int | str, dict[str, Any]] = {403: PROBLEM_RESPONSES[403]}
 
 
 class UserPage(BaseModel):

@@ -120,7 +120,7 @@ def suite(
 
 
 @pytest.fixture(scope="session")
-def service_db(suite: Stack) -> Callable[[str], Any]:
+def service_db(suite: Stack) -> Iterator[Callable[[str], Any]]:
     """An engine on a service's own database (for checks that nothing was half-written)."""
     engines: dict[str, Any] = {}
 
