@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from services import infra
+from services import infra, standins
 from services.config import METRICS_PORTS, SERVICES, database_name
 from services.migrations import upgrade
 
@@ -79,6 +79,17 @@ class Stack:
         env.pop("DOCFLOW_DATABASE_URL", None)
         env.update(self.extra_env)
         return env
+
+    def start_stand_ins(self) -> None:
+        """Stubs of the external systems that are not configured (services/standins.py)."""
+        for stand_in in standins.wanted(self.env()):
+            port = free_port()
+            command = [part.replace("{port}", str(port)) for part in stand_in.command]
+            self._start(f"standin-{stand_in.name}", command, self.env())
+            if not infra.wait_port("127.0.0.1", port, 30):
+                raise RuntimeError(f"stand-in {stand_in.name} did not open port {port}")
+            for key, value in stand_in.env.items():
+                self.extra_env[key] = value.replace("{port}", str(port))
 
     def ensure_servers(self) -> None:
         infra.ensure_postgres(self.pg_url)
@@ -182,8 +193,9 @@ class Stack:
         self.ensure_servers()
         self.migrate()
         self.seed()
-        self.start()
         try:
+            self.start_stand_ins()
+            self.start()
             return self.wait_ready()
         except BaseException:
             self.stop()

@@ -36,7 +36,7 @@ def port_open(host: str, port: int, timeout: float = 1.0) -> bool:
         return False
 
 
-def _wait_port(host: str, port: int, seconds: float) -> bool:
+def wait_port(host: str, port: int, seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if port_open(host, port):
@@ -70,7 +70,7 @@ def _ensure(name: str, host: str, port: int, commands: list[list[str]], wait: fl
             "start it (see README, 'Servers') or point the settings at a running one"
         )
     output = "\n".join(_run(c) for c in commands)
-    if not _wait_port(host, port, wait):
+    if not wait_port(host, port, wait):
         raise InfrastructureError(
             f"{name} did not come up on {host}:{port} after {' '.join(commands[0])}:\n{output}"
         )
