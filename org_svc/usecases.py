@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -135,7 +135,7 @@ def set_roles(
     require_role(caller, DIRECTORY_ADMINS, "Changing roles")
     user = _user(session, user_id)
     _check_roles_exist(session, roles)
-    session.query(models.UserRole).filter(models.UserRole.user_id == user.id).delete()
+    session.execute(delete(models.UserRole).where(models.UserRole.user_id == user.id))
     for role in sorted(set(roles)):
         session.add(models.UserRole(user_id=user.id, role_code=role))
     session.flush()

@@ -19,14 +19,9 @@ from typing import Any
 from nameko.extensions import DependencyProvider
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 DATABASE_URL_KEY = "DATABASE_URL"
-
-
-class Base(DeclarativeBase):
-    """Parent of nothing: every service declares its own ``Base`` subclass of
-    ``DeclarativeBase`` so that each database has its own metadata."""
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -44,7 +39,6 @@ def ensure_database(url: str) -> bool:
     admin = make_engine(
         parsed.set(database="postgres").render_as_string(hide_password=False),
         isolation_level="AUTOCOMMIT",
-        poolclass=None,
     )
     try:
         with admin.connect() as conn:
