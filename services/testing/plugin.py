@@ -28,7 +28,7 @@ from sqlalchemy import text
 from services import infra
 from services.auth import Identity
 from services.config import SERVICES
-from services.db import drop_database, make_engine
+from services.db import drop_database, ensure_database, make_engine
 from services.devstack import DEFAULT_AMQP_URI, DEFAULT_PG_URL, Stack, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,6 +93,17 @@ def db_prefix(servers: Servers, run_id: str) -> Iterator[str]:
     yield prefix
     for service in SERVICES:
         drop_database(f"{servers.pg_url}/{prefix}_{service.removesuffix('_svc')}")
+
+
+@pytest.fixture(scope="session")
+def scratch_engine(servers: Servers, db_prefix: str) -> Iterator[Any]:
+    """A database of this run for the shared library's own tables (timers, outbox)."""
+    url = f"{servers.pg_url}/{db_prefix}_scratch"
+    ensure_database(url)
+    engine = make_engine(url)
+    yield engine
+    engine.dispose()
+    drop_database(url)
 
 
 @pytest.fixture(scope="session")
