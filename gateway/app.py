@@ -11,7 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from gateway import errors
 from gateway.auth import Authenticator
 from gateway.observability import CORRELATION_HEADER, Observe
-from gateway.routers import health, me, org
+from gateway.routers import catalog, counterparties, health, me, org
 from gateway.rpc import RpcClient
 from gateway.settings import GatewaySettings
 from services import logs
@@ -58,7 +58,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         expose_headers=[CORRELATION_HEADER],
     )
     app.add_middleware(Observe)
-    for router in (health.router, me.router, org.router):
+    for router in (health.router, me.router, org.router, counterparties.router, catalog.router):
         app.include_router(router)
     return app
 

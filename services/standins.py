@@ -9,6 +9,7 @@ configured (its ``DOCFLOW_*`` variable is set), else how to start the stub.
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,12 +26,21 @@ class StandIn:
 
 Factory = Callable[[dict[str, str]], StandIn | None]
 
-#: name -> factory; every issue that needs a stand-in adds one entry here.
-FACTORIES: dict[str, Factory] = {}
+#: name -> "module:function" of its factory; every issue that needs a stand-in adds
+#: one entry. Named by path so the shared library imports no service package.
+FACTORIES: dict[str, str] = {
+    "onec-odata": "counterparty_svc.stubs.onec_odata:stand_in",
+}
+
+
+def _factory(path: str) -> Factory:
+    module, _, function = path.partition(":")
+    factory: Factory = getattr(importlib.import_module(module), function)
+    return factory
 
 
 def wanted(env: dict[str, str] | None = None) -> list[StandIn]:
     """The stand-ins to start for this environment (real endpoints configured are skipped)."""
     environ = dict(os.environ if env is None else env)
-    found = [factory(environ) for factory in FACTORIES.values()]
+    found = [_factory(path)(environ) for path in FACTORIES.values()]
     return [stand_in for stand_in in found if stand_in is not None]
