@@ -7,13 +7,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import eventlet
-from eventlet.event import Event
 from nameko.extensions import DependencyProvider
 
 from counterparty_svc import importer
 from counterparty_svc.onec_client import OneCClient, OneCConfig, OneCError
 from counterparty_svc.settings import Settings
-from services.db import Database
+from services.background import BackgroundLoop
 from services.outbox import OutboxWriter
 
 log = logging.getLogger(__name__)
@@ -53,61 +52,31 @@ class OneCProvider(DependencyProvider):  # type: ignore[misc]
         return OneCClient(self.config)
 
 
-class ImportRunner(DependencyProvider):  # type: ignore[misc]
+class ImportRunner(BackgroundLoop):
     """Works through import jobs in a managed thread; ``kick()`` wakes it for a new job.
 
     On start it also picks up jobs a previous process left running (their
     lease lapses) - that is the resume after a restart.
     """
 
+    identifier = "onec-import"
+
     def __init__(self, poll_seconds: float = 2.0) -> None:
-        self.poll_seconds = poll_seconds
-        self._wake = Event()
-        self._running = False
-        self._gt: Any = None
+        super().__init__(poll_seconds)
 
     def setup(self) -> None:
-        databases = [d for d in self.container.dependencies if isinstance(d, Database)]
-        if len(databases) != 1:
-            raise RuntimeError("ImportRunner needs exactly one Database dependency")
-        self.database = databases[0]
+        self.database = self.sibling_database()
         self.config = onec_config(settings_of(self.container))
         self.events = OutboxWriter(self.container.service_name, None)
 
-    def start(self) -> None:
-        self._running = True
-        self._gt = self.container.spawn_managed_thread(self._run, identifier="onec-import")
-
-    def stop(self) -> None:
-        self._running = False
-        self.kick()
-        if self._gt is not None:
-            self._gt.wait()
-
-    def kill(self) -> None:
-        self._running = False
-        if self._gt is not None:
-            self._gt.kill()
-
     def kick(self) -> None:
-        if not self._wake.ready():
-            self._wake.send(True)
+        self.wake()
 
     def get_dependency(self, worker_ctx: Any) -> ImportRunner:
         return self
 
-    def _run(self) -> None:
-        while self._running:
-            try:
-                worked = self.work_once()
-            except Exception:
-                log.exception("1C import runner failed; retrying")
-                worked = False
-            if worked:
-                continue
-            with eventlet.Timeout(self.poll_seconds, False):
-                self._wake.wait()
-            self._wake = Event()
+    def run_once(self) -> bool:
+        return self.work_once()
 
     def work_once(self) -> bool:
         """Claim one job and import pages until it is done or we stop; True if a job ran."""
@@ -119,7 +88,7 @@ class ImportRunner(DependencyProvider):  # type: ignore[misc]
             if job is None:
                 return False
             log.info("1C import %s from position %d", job.id, job.position)
-            while self._running:
+            while self.running:
                 try:
                     finished = importer.run_page(
                         session, self.events, client, job, datetime.now(UTC)

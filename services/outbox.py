@@ -21,10 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import eventlet
-from eventlet.event import Event
 from nameko.amqp.publish import Publisher
-from nameko.extensions import DependencyProvider
 from nameko.standalone.events import get_event_exchange
 from sqlalchemy import (
     BigInteger,
@@ -43,7 +40,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID, insert
 from sqlalchemy.orm import Session
 
 from services import metrics
-from services.db import Database
+from services.background import BackgroundLoop
 from services.logs import current_correlation_id
 
 log = logging.getLogger(__name__)
@@ -173,74 +170,35 @@ class OutboxWriter:
         return add_event(session, self.source, event_type, data, self.correlation_id)
 
 
-class EventOutbox(DependencyProvider):  # type: ignore[misc]
+class EventOutbox(BackgroundLoop):
     """Injects an ``OutboxWriter`` and runs the relay for the service's database.
 
     The service must also declare a ``Database`` dependency; the relay uses it.
     """
 
-    def __init__(self, poll_seconds: float | None = None) -> None:
-        self.poll_seconds = poll_seconds
-        self._wake = Event()
-        self._running = False
-        self._gt: Any = None
-        self.database: Database | None = None
-        self.publisher: Publisher | None = None
+    identifier = "outbox-relay"
 
     def setup(self) -> None:
         config = self.container.config
-        databases = [d for d in self.container.dependencies if isinstance(d, Database)]
-        if len(databases) != 1:
-            raise RuntimeError("EventOutbox needs exactly one Database dependency on the service")
-        self.database = databases[0]
+        self.database = self.sibling_database()
         self.database.on_commit(self.wake)
         if self.poll_seconds is None:
             self.poll_seconds = float(config.get("OUTBOX_POLL_SECONDS", 0.5))
-        exchange = get_event_exchange(self.container.service_name, config)
-        self.exchange = exchange
-        self.publisher = Publisher(config["AMQP_URI"], use_confirms=True, declare=[exchange])
-
-    def start(self) -> None:
-        self._running = True
-        self._gt = self.container.spawn_managed_thread(self._run, identifier="outbox-relay")
-
-    def stop(self) -> None:
-        self._running = False
-        self.wake()
-        if self._gt is not None:
-            self._gt.wait()
-
-    def kill(self) -> None:
-        self._running = False
-        if self._gt is not None:
-            self._gt.kill()
-
-    def wake(self) -> None:
-        if not self._wake.ready():
-            self._wake.send(True)
+        self.exchange = get_event_exchange(self.container.service_name, config)
+        self.publisher = Publisher(config["AMQP_URI"], use_confirms=True, declare=[self.exchange])
 
     def get_dependency(self, worker_ctx: Any) -> OutboxWriter:
         correlation_id = worker_ctx.context_data.get("correlation_id")
         return OutboxWriter(self.container.service_name, correlation_id)
 
-    def _run(self) -> None:
-        while self._running:
-            try:
-                sent = self.relay_once()
-            except Exception:  # the broker or database is away: retry after a pause
-                log.exception("outbox relay failed; retrying")
-                metrics.OUTBOX_FAILURES.labels(service=self.container.service_name).inc()
-                eventlet.sleep(min(5.0, (self.poll_seconds or 0.5) * 4))
-                continue
-            if sent >= RELAY_BATCH:
-                continue
-            with eventlet.Timeout(self.poll_seconds, False):
-                self._wake.wait()
-            self._wake = Event()
+    def on_failure(self) -> None:
+        metrics.OUTBOX_FAILURES.labels(service=self.container.service_name).inc()
+
+    def run_once(self) -> bool:
+        return self.relay_once() >= RELAY_BATCH
 
     def relay_once(self) -> int:
         """Publish one batch of unpublished events; returns how many left."""
-        assert self.database is not None and self.publisher is not None
         service = self.container.service_name
         session = self.database.new_session()
         outbox = OUTBOX
