@@ -304,21 +304,22 @@ def make_handler(state: State) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def serve(port: int, records: int, username: str, password: str) -> None:
+def serve(port: int, records: int, username: str, password: str, host: str = "127.0.0.1") -> None:
     state = State(demo_records(records), username, password)
-    server = ThreadingHTTPServer(("127.0.0.1", port), make_handler(state))
-    sys.stderr.write(f"1C OData STAND-IN (not 1C) on http://127.0.0.1:{port}{PREFIX}\n")
+    server = ThreadingHTTPServer((host, port), make_handler(state))
+    sys.stderr.write(f"1C OData STAND-IN (not 1C) on http://{host}:{port}{PREFIX}\n")
     server.serve_forever()
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Stand-in for 1C's OData (tests, dev run)")
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--host", default="127.0.0.1", help="0.0.0.0 inside a container")
     parser.add_argument("--records", type=int, default=45)
     parser.add_argument("--username", default=DEFAULT_USERNAME)
     parser.add_argument("--password", default=DEFAULT_PASSWORD)
     args = parser.parse_args(argv)
-    serve(args.port, args.records, args.username, args.password)
+    serve(args.port, args.records, args.username, args.password, args.host)
 
 
 def stand_in(env: dict[str, str]) -> StandIn | None:
