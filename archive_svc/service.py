@@ -1,11 +1,141 @@
-"""archive_svc entrypoints: files in object storage, folders, search, rights.
+"""archive_svc entrypoints: files in object storage, folders, search, rights, paper originals.
 
-The foundation gives it health, metrics, the outbox and its database; its
-business entrypoints arrive with its own issue.
+The bytes never come here: the gateway asks ``begin_upload`` for a key,
+streams the body to the bucket itself and reports with ``complete_upload``;
+for a download it asks ``open_file`` and streams the object back.
 """
 
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from nameko.timer import timer
+
+from archive_svc import usecases
+from archive_svc.dependencies import ObjectStore, ObjectStoreProvider
 from services.base import ServiceBase
+from services.entrypoints import rpc
+from services.schemas import archive as schemas
+from services.validation import parse
+
+log = logging.getLogger(__name__)
+
+#: A pending upload older than this was abandoned (gateway crash, client gone).
+STALE_UPLOAD = timedelta(hours=6)
 
 
 class ArchiveService(ServiceBase):
     name = "archive"
+
+    store: ObjectStore = ObjectStoreProvider()
+
+    @rpc(public=True)
+    def health(self) -> dict[str, Any]:
+        """Ready when the database answers and the bucket is there."""
+        out = super().health()
+        if not self.store.healthy():
+            raise RuntimeError(f"bucket {self.store.bucket} is missing")
+        return out
+
+    @rpc
+    def begin_upload(self, data: dict[str, Any]) -> dict[str, Any]:
+        out = usecases.begin_upload(
+            self.db, self.caller, self.store, parse(schemas.UploadRequest, data)
+        )
+        self.db.commit()
+        return out.model_dump(mode="json")
+
+    @rpc
+    def complete_upload(self, data: dict[str, Any]) -> dict[str, Any]:
+        out = usecases.complete_upload(
+            self.db, self.caller, self.events, self.store, parse(schemas.UploadResult, data)
+        )
+        self.db.commit()
+        return out.model_dump(mode="json")
+
+    @rpc
+    def abort_upload(self, upload_id: str) -> None:
+        usecases.abort_upload(self.db, self.caller, self.store, upload_id)
+        self.db.commit()
+
+    @rpc
+    def get_file(self, file_id: str) -> dict[str, Any]:
+        out = usecases.get_file(self.db, self.caller, file_id)
+        self.db.commit()  # the audit entry of the read
+        return out.model_dump(mode="json")
+
+    @rpc
+    def open_file(self, file_id: str, version: int | None = None) -> dict[str, Any]:
+        out = usecases.open_file(self.db, self.caller, self.store, file_id, version)
+        self.db.commit()
+        return out.model_dump(mode="json")
+
+    @rpc
+    def list_files(
+        self,
+        folder: str | None = None,
+        counterparty_id: str | None = None,
+        q: str | None = None,
+        number: str | None = None,
+        doc_type: str | None = None,
+        date_from: str | None = None,
+        date_to: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> dict[str, Any]:
+        out = usecases.list_files(
+            self.db,
+            self.caller,
+            folder=folder,
+            counterparty_id=counterparty_id,
+            q=q,
+            number=number,
+            doc_type=doc_type,
+            date_from=date_from,
+            date_to=date_to,
+            limit=limit,
+            cursor=cursor,
+        )
+        self.db.commit()
+        return out
+
+    @rpc
+    def list_folders(
+        self, path: str | None = None, limit: int | None = None, cursor: str | None = None
+    ) -> dict[str, Any]:
+        return usecases.list_folders(self.db, self.caller, path, limit, cursor).model_dump(
+            mode="json"
+        )
+
+    @rpc
+    def grant(self, target: dict[str, Any], user_ids: list[str]) -> dict[str, Any]:
+        """For the services that run processes: participants read the file or folder."""
+        out = usecases.grant(self.db, self.caller, parse(schemas.GrantTarget, target), user_ids)
+        self.db.commit()
+        return out
+
+    @rpc
+    def register_original(self, data: dict[str, Any]) -> dict[str, Any]:
+        out = usecases.register_original(
+            self.db, self.caller, self.events, parse(schemas.NewOriginal, data)
+        )
+        self.db.commit()
+        return out.model_dump(mode="json")
+
+    @rpc
+    def list_originals(self, document: str | None = None) -> list[dict[str, Any]]:
+        out = usecases.list_originals(self.db, self.caller, document)
+        self.db.commit()
+        return [o.model_dump(mode="json") for o in out]
+
+    @timer(interval=900)  # type: ignore[untyped-decorator]
+    def sweep_stale_uploads(self) -> None:
+        """Remove the objects of uploads the gateway started but never completed."""
+        keys = usecases.mark_stale_uploads(self.db, datetime.now(UTC) - STALE_UPLOAD)
+        self.db.commit()
+        for key in keys:
+            self.store.remove(key)
+        if keys:
+            log.info("removed %d abandoned uploads", len(keys))

@@ -11,10 +11,10 @@ from fastapi.middleware.cors import CORSMiddleware
 from gateway import errors
 from gateway.auth import Authenticator
 from gateway.observability import CORRELATION_HEADER, Observe
-from gateway.routers import catalog, counterparties, health, me, org
+from gateway.routers import catalog, counterparties, files, health, me, org
 from gateway.rpc import RpcClient
 from gateway.settings import GatewaySettings
-from services import logs
+from services import logs, storage
 
 DESCRIPTION = """
 Docflow automates a company's document workflows: counterparties, contract
@@ -34,6 +34,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         logs.configure("gateway", settings.log_level)
         await app.state.rpc.connect()
+        app.state.s3 = storage.make_client(settings)  # archive uploads/downloads stream here
+        app.state.s3_public = storage.make_client(settings, public=True)  # presigned URLs
         try:
             yield
         finally:
@@ -58,8 +60,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         expose_headers=[CORRELATION_HEADER],
     )
     app.add_middleware(Observe)
-    for router in (health.router, me.router, org.router, counterparties.router, catalog.router):
-        app.include_router(router)
+    for module in (health, me, org, counterparties, catalog, files):
+        app.include_router(module.router)
     return app
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pydantic import model_validator
 
 from services.config import PLACEHOLDER_SECRETS, CommonSettings
+from services.storage import S3Settings
 
 
-class GatewaySettings(CommonSettings):
+class GatewaySettings(CommonSettings, S3Settings):
     #: HS256 key of the tokens the gateway issues itself (dev and demo only).
     jwt_secret: str = "dev-secret-only-for-laptops-and-tests"
     jwt_issuer: str = "docflow"

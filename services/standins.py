@@ -30,6 +30,7 @@ Factory = Callable[[dict[str, str]], StandIn | None]
 #: one entry. Named by path so the shared library imports no service package.
 FACTORIES: dict[str, str] = {
     "onec-odata": "counterparty_svc.stubs.onec_odata:stand_in",
+    "s3": "services.storage:stand_in",
 }
 
 
