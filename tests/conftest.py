@@ -4,6 +4,8 @@
 - tests/integration: the services as real processes on a real RabbitMQ (a vhost
   per run) and real PostgreSQL (databases per run), driven by RPC, AMQP and SQL.
 - tests/e2e: the same running suite driven over HTTP through the gateway.
+- tests/deploy: docker-compose.yml against the Compose Specification schema and the
+  rendered k8s/ overlays against Kubernetes schemas (tools from PyPI, cached).
 Fixtures live in services/testing/plugin.py.
 """
 

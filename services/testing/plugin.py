@@ -55,6 +55,13 @@ def docker_compose_file() -> str:
 
 
 @pytest.fixture(scope="session")
+def docker_setup() -> list[str]:
+    """With a Docker engine, compose starts only the infrastructure; our own services run
+    as processes of the test run (the same code the images hold)."""
+    return ["up -d rabbitmq postgres minio"]
+
+
+@pytest.fixture(scope="session")
 def servers(request: pytest.FixtureRequest) -> Servers:
     """RabbitMQ and PostgreSQL that answer, however this machine provides them."""
     amqp_uri = os.environ.get("DOCFLOW_TEST_AMQP_URI", DEFAULT_AMQP_URI)
