@@ -12,10 +12,13 @@ from pathlib import Path
 
 from alembic import command, context
 from alembic.config import Config
-from sqlalchemy import MetaData, engine_from_config, pool
+from sqlalchemy import MetaData, engine_from_config, pool, text
 
 from services.db import ensure_database
 from services.outbox import infrastructure_tables
+
+#: Advisory lock key held while a database migrates ("docflow" in ASCII).
+MIGRATION_LOCK = 0x646F63666C6F77
 
 
 def alembic_config(service_package: str, database_url: str) -> Config:
@@ -45,6 +48,9 @@ def run_env(target_metadata: MetaData) -> None:
     with connectable.connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata)
         with context.begin_transaction():
+            # Replicas starting together (init containers) migrate one at a time; the
+            # others then find the schema at head and do nothing.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
             context.run_migrations()
 
 
