@@ -27,10 +27,8 @@ from collections.abc import Callable
 import httpx
 
 from org_svc.seed import DEMO_PASSWORD
-from services import infra, storage
-from services.config import SERVICES
-from services.db import drop_database
-from services.devstack import DEFAULT_AMQP_URI, DEFAULT_PG_URL, Stack, free_port
+from services import storage
+from services.devstack import isolated_stack
 
 MiB = 1024 * 1024
 
@@ -52,20 +50,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--sizes", default="1,20", help="file sizes in MiB, comma-separated")
     args = parser.parse_args()
-    infra.ensure_postgres(DEFAULT_PG_URL)
-    infra.ensure_rabbitmq(DEFAULT_AMQP_URI)
-    run = uuid.uuid4().hex[:8]
-    vhost = f"docflow-bench-{run}"
-    amqp_uri = infra.create_vhost(DEFAULT_AMQP_URI, vhost)
-    stack = Stack(
-        amqp_uri=amqp_uri,
-        db_prefix=f"dfb_{run}",
-        gateway_port=free_port(),
-        free_metrics_ports=True,
-        environment="dev",
-    )
-    try:
-        stack.up()
+    with isolated_stack("bench") as stack:
         env = stack.env()
         settings = storage.S3Settings(
             s3_endpoint=env["DOCFLOW_S3_ENDPOINT"],
@@ -129,11 +114,6 @@ def main() -> None:
         base = {size: rate for size, name, rate, _ in rows if name == "direct-put"}
         for size, name, rate, ms in rows:
             print(f"| {size} MiB | {name} | {rate:.1f} | {ms:.0f} | {rate / base[size]:.2f} |")
-    finally:
-        stack.stop()
-        for service in SERVICES:
-            drop_database(stack.database_url(service))
-        infra.delete_vhost(DEFAULT_AMQP_URI, vhost)
 
 
 if __name__ == "__main__":

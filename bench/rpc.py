@@ -40,10 +40,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 
 from gateway.rpc import RpcClient
 from org_svc.seed import DEMO_PASSWORD
-from services import infra
-from services.config import SERVICES
-from services.db import drop_database
-from services.devstack import DEFAULT_AMQP_URI, DEFAULT_PG_URL, Stack, free_port
+from services.devstack import isolated_stack
 
 CONCURRENCY = 50
 
@@ -276,31 +273,23 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--json", action="store_true", help="also print results as JSON")
     args = parser.parse_args()
-    infra.ensure_postgres(DEFAULT_PG_URL)
-    infra.ensure_rabbitmq(DEFAULT_AMQP_URI)
-    run = uuid.uuid4().hex[:8]
-    vhost = f"docflow-bench-{run}"
-    amqp_uri = infra.create_vhost(DEFAULT_AMQP_URI, vhost)
-    stack = Stack(
-        amqp_uri=amqp_uri,
-        db_prefix=f"dfb_{run}",
-        gateway_port=free_port(),
-        free_metrics_ports=True,
-        environment="dev",
-    )
-    try:
-        stack.up()
+    with isolated_stack("bench") as stack:
         n = args.calls
+        lawyer = asyncio.run(lawyer_context(stack.amqp_uri))
         results = [
-            asyncio.run(raw_amqp(amqp_uri, n, 1)),
-            proxy_sequential(amqp_uri, n),
-            asyncio.run(asyncio_client(amqp_uri, n, 1, "asyncio-seq")),
-            asyncio.run(raw_amqp(amqp_uri, n, CONCURRENCY)),
-            proxy_pool(amqp_uri, n, CONCURRENCY),
-            asyncio.run(asyncio_client(amqp_uri, n, CONCURRENCY, "asyncio-conc")),
+            asyncio.run(raw_amqp(stack.amqp_uri, n, 1)),
+            proxy_sequential(stack.amqp_uri, n),
+            asyncio.run(asyncio_client(stack.amqp_uri, n, 1, "asyncio-seq")),
+            asyncio.run(raw_amqp(stack.amqp_uri, n, CONCURRENCY)),
+            proxy_pool(stack.amqp_uri, n, CONCURRENCY),
+            asyncio.run(asyncio_client(stack.amqp_uri, n, CONCURRENCY, "asyncio-conc")),
             asyncio.run(
                 asyncio_client(
-                    amqp_uri, n, CONCURRENCY, "rpc-me", asyncio.run(lawyer_context(amqp_uri))
+                    stack.amqp_uri,
+                    n,
+                    CONCURRENCY,
+                    "rpc-me",
+                    lawyer,
                 )
             ),
             *(
@@ -331,11 +320,6 @@ def main() -> None:
         print(
             f"\nmedian raw AMQP round trip: {statistics.median(results[0].latencies) * 1000:.2f} ms"
         )
-    finally:
-        stack.stop()
-        for service in SERVICES:
-            drop_database(stack.database_url(service))
-        infra.delete_vhost(DEFAULT_AMQP_URI, vhost)
 
 
 if __name__ == "__main__":

@@ -19,12 +19,16 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from services import infra, standins
 from services.config import METRICS_PORTS, SERVICES, database_name
+from services.db import drop_database
 from services.migrations import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -245,3 +249,27 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+@contextmanager
+def isolated_stack(label: str, **options: Any) -> Iterator[Stack]:
+    """The whole suite on a vhost and databases of its own, removed afterwards (benchmarks)."""
+    infra.ensure_postgres(DEFAULT_PG_URL)
+    infra.ensure_rabbitmq(DEFAULT_AMQP_URI)
+    run = uuid.uuid4().hex[:8]
+    vhost = f"docflow-{label}-{run}"
+    stack = Stack(
+        amqp_uri=infra.create_vhost(DEFAULT_AMQP_URI, vhost),
+        db_prefix=f"df{label[:1]}_{run}",
+        gateway_port=free_port(),
+        free_metrics_ports=True,
+        **options,
+    )
+    try:
+        stack.up()
+        yield stack
+    finally:
+        stack.stop()
+        for service in stack.services:
+            drop_database(stack.database_url(service))
+        infra.delete_vhost(DEFAULT_AMQP_URI, vhost)
