@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+import services.workflow.errors  # noqa: F401  (registers the route engine's wire errors)
 from gateway.rpc import RemoteCallError, ServiceUnavailable
 from services.errors import WIRE_ERRORS, DocflowError
 

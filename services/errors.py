@@ -15,12 +15,21 @@ from typing import Any, ClassVar
 
 FieldErrors = list[dict[str, Any]]
 
+#: Every wire error by class name (filled as the classes are defined, subclasses in
+#: other modules included): the gateway's lookup table.
+WIRE_ERRORS: dict[str, type[DocflowError]] = {}
+
 
 class DocflowError(Exception):
     """Base of every expected, reportable failure."""
 
     status: ClassVar[int] = 400
     title: ClassVar[str] = "Bad request"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # Every subclass is a wire error the gateway can map by its class name.
+        super().__init_subclass__(**kwargs)
+        WIRE_ERRORS.setdefault(cls.__name__, cls)
 
     def __init__(self, detail: str, errors: FieldErrors | None = None) -> None:
         super().__init__(detail, errors or [])
@@ -29,6 +38,9 @@ class DocflowError(Exception):
 
     def __str__(self) -> str:
         return self.detail
+
+
+WIRE_ERRORS["DocflowError"] = DocflowError
 
 
 class InvalidInput(DocflowError):
@@ -66,22 +78,6 @@ class Unavailable(DocflowError):
 
     status = 503
     title = "Dependency unavailable"
-
-
-#: Every wire error by class name: the gateway's lookup table is built from this.
-WIRE_ERRORS: dict[str, type[DocflowError]] = {
-    cls.__name__: cls
-    for cls in (
-        DocflowError,
-        InvalidInput,
-        Unauthenticated,
-        Forbidden,
-        NotFound,
-        Conflict,
-        TooLarge,
-        Unavailable,
-    )
-}
 
 
 def from_pydantic(exc: Any) -> InvalidInput:

@@ -91,6 +91,8 @@ def test_production_needs_an_identity_provider_and_no_demo_sign_in() -> None:
         ("Conflict", 409),
         ("InvalidInput", 422),
         ("Unavailable", 503),
+        ("RouteInvalid", 422),
+        ("NoAssignee", 422),
         ("KeyError", 502),
     ],
 )

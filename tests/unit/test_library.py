@@ -24,9 +24,18 @@ def test_wire_errors_carry_detail_and_field_errors_as_args() -> None:
 
 
 def test_every_wire_error_has_a_distinct_http_status() -> None:
-    statuses = [cls.status for name, cls in WIRE_ERRORS.items() if name != "DocflowError"]
+    own = [c for c in WIRE_ERRORS.values() if c.__module__ == "services.errors"]
+    statuses = [cls.status for cls in own if cls.__name__ != "DocflowError"]
     assert len(statuses) == len(set(statuses))
     assert WIRE_ERRORS["Conflict"] is Conflict and Conflict.status == 409
+
+
+def test_subclasses_elsewhere_are_wire_errors_too() -> None:
+    from services.workflow.errors import Conflict as StaleInstance
+    from services.workflow.errors import RouteInvalid
+
+    assert WIRE_ERRORS["RouteInvalid"] is RouteInvalid and RouteInvalid.status == 422
+    assert issubclass(StaleInstance, Conflict)
 
 
 def test_cursor_round_trips_and_rejects_garbage() -> None:
