@@ -108,6 +108,11 @@ def main() -> None:
     )
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--instances", type=int, default=200)
+    parser.add_argument(
+        "--sweep",
+        action="store_true",
+        help="then the timer sweep over 10k..1M open timers in PostgreSQL (bench/timer_sweep.py)",
+    )
     args = parser.parse_args()
     engine = WorkflowEngine()
     contract = load_route(EXAMPLES / "contract_approval.yaml")
@@ -192,6 +197,12 @@ def main() -> None:
         print(f"{name:<20} {per_second:>10.0f} {micros:>10.1f}")
     print(f"finished contract instance: {size} bytes of JSON, {len(timeline)} timeline entries")
     print(f"payment request after start: {len(json.dumps(mid.to_dict()))} bytes of JSON")
+    if args.sweep:
+        import timer_sweep  # bench/ is on sys.path when this file runs as a script
+
+        print()
+        sys.argv = [sys.argv[0]]
+        timer_sweep.main()
 
 
 if __name__ == "__main__":
