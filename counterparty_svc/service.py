@@ -133,6 +133,10 @@ class CounterpartyService(ServiceBase):
     def sweep_documents_on_schedule(self) -> None:
         self._sweep(self._now())
 
+    def sweep_due(self, now: datetime) -> int:
+        """Part of ``run_timers`` (``POST /api/v1/admin/timers/run``)."""
+        return len(self._sweep(now).announced)
+
     def _sweep(self, moment: datetime) -> schemas.SweepResult:
         day = moment.astimezone(ZoneInfo(self.settings.timezone)).date()
         out = usecases.sweep_expired_documents(self.db, self.events, day, moment)

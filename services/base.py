@@ -1,18 +1,34 @@
-"""What every Docflow service has: database session, outbox, caller, metrics, log ids, health."""
+"""What every Docflow service has: database session, outbox, caller, metrics, log ids,
+settings, health, and the on-demand timer sweep."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+from nameko.extensions import DependencyProvider
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from services.auth import Caller, Identity
+from services.auth import ADMIN_ROLE, Caller, Identity, require_role
+from services.config import ServiceSettings
 from services.db import Database
 from services.entrypoints import rpc
+from services.errors import Forbidden
 from services.logs import LogContext
 from services.metrics import EntrypointMetrics
 from services.outbox import EventOutbox, OutboxWriter
+from services.validation import parse_moment
+
+
+class SettingsProvider(DependencyProvider):  # type: ignore[misc]
+    """The service's settings object, as the runner built it (``config["SETTINGS"]``)."""
+
+    def get_dependency(self, worker_ctx: Any) -> ServiceSettings:
+        found = self.container.config.get("SETTINGS")
+        if isinstance(found, ServiceSettings):
+            return found
+        return ServiceSettings(service_name=f"{self.container.service_name}_svc")
 
 
 class ServiceBase:
@@ -23,6 +39,7 @@ class ServiceBase:
     db: Session = Database()
     events: OutboxWriter = EventOutbox()
     caller: Identity = Caller()
+    settings: ServiceSettings = SettingsProvider()
     metrics: Any = EntrypointMetrics()
     log_context: Any = LogContext()
 
@@ -36,3 +53,21 @@ class ServiceBase:
         """Answers when the service is up and its database answers (readiness)."""
         self.db.execute(text("SELECT 1"))
         return {"service": self.name, "status": "ok"}
+
+    @rpc
+    def run_timers(self, now: str | None = None) -> dict[str, Any]:
+        """Fire what is due now: reminders, escalations, waits, sweeps (administrators).
+
+        An explicit ``now`` (simulated time for tests and demos) is accepted only
+        where ``DOCFLOW_ALLOW_SIMULATED_TIME`` is on.
+        """
+        require_role(self.caller, (ADMIN_ROLE,), "Running the timers")
+        moment = parse_moment(now, "now")
+        if moment is not None and not self.settings.allow_simulated_time:
+            raise Forbidden("an explicit time is allowed only with DOCFLOW_ALLOW_SIMULATED_TIME")
+        fired = self.sweep_due(moment or datetime.now(UTC))
+        return {"service": self.name, "fired": fired}
+
+    def sweep_due(self, now: datetime) -> int:
+        """A service with timers or periodic sweeps fires them here; returns how many."""
+        return 0
