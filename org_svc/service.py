@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from org_svc import usecases
+from org_svc import calendar, usecases
 from services.base import ServiceBase
 from services.entrypoints import rpc
 from services.errors import Unauthenticated
@@ -94,6 +94,23 @@ class OrgService(ServiceBase):
     @rpc
     def list_legal_entities(self) -> list[dict[str, Any]]:
         return dump(usecases.list_legal_entities(self.db))  # type: ignore[arg-type,no-any-return]
+
+    @rpc
+    def calendar_year(self, year: int) -> dict[str, Any]:
+        return dump(calendar.year_view(self.db, year, self.settings.timezone))
+
+    @rpc
+    def calendar_overrides(self) -> dict[str, str]:
+        """For services that build their business calendar (route SLAs)."""
+        return {d.isoformat(): k for d, k in sorted(calendar.overrides(self.db).items())}
+
+    @rpc
+    def import_calendar(self, data: dict[str, Any]) -> dict[str, int]:
+        count = calendar.import_overrides(
+            self.db, self.caller, self.events, parse(schemas.CalendarImport, data)
+        )
+        self.db.commit()
+        return {"imported": count}
 
     @rpc
     def identify(self, username: str) -> dict[str, Any]:

@@ -160,3 +160,26 @@ async def resolve_assignees(
 ) -> Any:
     rule = {"kind": kind, "role": role, "user_id": user_id}
     return await calls("org", "resolve_assignees", rule=rule, at=at.isoformat())
+
+
+@router.get(
+    "/calendar",
+    response_model=schemas.CalendarYear,
+    summary="The production calendar of a year: working, short, weekend and holiday days",
+)
+async def calendar_year(calls: Calls, year: Annotated[int, Query(ge=2000, le=2100)] = 2026) -> Any:
+    return await calls("org", "calendar_year", year=year)
+
+
+class Imported(BaseModel):
+    imported: int
+
+
+@router.put(
+    "/calendar/overrides",
+    response_model=Imported,
+    summary="Import official production-calendar days (administrators); the latest wins",
+    responses=FORBIDDEN,
+)
+async def import_calendar(calls: Calls, body: Annotated[schemas.CalendarImport, Body()]) -> Any:
+    return await calls("org", "import_calendar", data=body.model_dump(mode="json"))

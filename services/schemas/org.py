@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
@@ -143,3 +143,31 @@ class IdentityOut(BaseModel):
     full_name: str
     roles: list[str]
     department_id: str
+
+
+class CalendarDay(BaseModel):
+    day: date
+    kind: Literal["working", "short", "holiday", "weekend"]
+    hours: list[tuple[datetime, datetime]]
+    #: Set when an imported official override decided this day.
+    override: str | None = None
+
+
+class CalendarYear(BaseModel):
+    year: int
+    timezone: str
+    working_days: int
+    days: list[CalendarDay]
+
+
+class CalendarImport(Strict):
+    """Official production-calendar days that differ from the built-in one."""
+
+    days: dict[date, Literal["working", "short", "holiday"]]
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"days": {"2026-12-31": "holiday", "2027-01-09": "working"}}]
+        },
+    )
