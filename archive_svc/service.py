@@ -17,6 +17,7 @@ from archive_svc import usecases
 from archive_svc.dependencies import ObjectStore, ObjectStoreProvider
 from services.base import ServiceBase
 from services.entrypoints import rpc
+from services.idempotency import idempotent
 from services.schemas import archive as schemas
 from services.validation import parse
 
@@ -40,6 +41,7 @@ class ArchiveService(ServiceBase):
         return out
 
     @rpc
+    @idempotent
     def begin_upload(self, data: dict[str, Any]) -> dict[str, Any]:
         out = usecases.begin_upload(
             self.db, self.caller, self.store, parse(schemas.UploadRequest, data)
@@ -48,6 +50,7 @@ class ArchiveService(ServiceBase):
         return out.model_dump(mode="json")
 
     @rpc
+    @idempotent
     def complete_upload(self, data: dict[str, Any]) -> dict[str, Any]:
         out = usecases.complete_upload(
             self.db, self.caller, self.events, self.store, parse(schemas.UploadResult, data)
@@ -56,6 +59,7 @@ class ArchiveService(ServiceBase):
         return out.model_dump(mode="json")
 
     @rpc
+    @idempotent
     def abort_upload(self, upload_id: str) -> None:
         usecases.abort_upload(self.db, self.caller, self.store, upload_id)
         self.db.commit()
@@ -110,6 +114,7 @@ class ArchiveService(ServiceBase):
         )
 
     @rpc
+    @idempotent
     def grant(self, target: dict[str, Any], user_ids: list[str]) -> dict[str, Any]:
         """For the services that run processes: participants read the file or folder."""
         out = usecases.grant(self.db, self.caller, parse(schemas.GrantTarget, target), user_ids)
@@ -117,6 +122,7 @@ class ArchiveService(ServiceBase):
         return out
 
     @rpc
+    @idempotent
     def register_original(self, data: dict[str, Any]) -> dict[str, Any]:
         out = usecases.register_original(
             self.db, self.caller, self.events, parse(schemas.NewOriginal, data)

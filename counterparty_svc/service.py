@@ -17,6 +17,7 @@ from services.auth import ADMIN_ROLE, require_role
 from services.base import ServiceBase
 from services.entrypoints import rpc
 from services.errors import Forbidden
+from services.idempotency import idempotent
 from services.schemas import counterparty as schemas
 from services.validation import dump, parse, parse_moment
 
@@ -41,6 +42,7 @@ class CounterpartyService(ServiceBase):
     # --- cards -------------------------------------------------------------
 
     @rpc
+    @idempotent
     def create_counterparty(self, data: dict[str, Any]) -> dict[str, Any]:
         new = parse(schemas.NewCounterparty, data)
         out = usecases.create_counterparty(self.db, self.caller, self.events, new)
@@ -64,6 +66,7 @@ class CounterpartyService(ServiceBase):
         return usecases.list_counterparties(self.db, inn, q, kind, category, limit, cursor)
 
     @rpc
+    @idempotent
     def update_counterparty(
         self, counterparty_id: str, data: dict[str, Any], expected_version: int | None = None
     ) -> dict[str, Any]:
@@ -75,6 +78,7 @@ class CounterpartyService(ServiceBase):
         return dump(out)
 
     @rpc
+    @idempotent
     def lookup(self, inn: str) -> dict[str, Any]:
         found = parse(schemas.LookupRequest, {"inn": inn})
         out = usecases.lookup(
@@ -84,6 +88,7 @@ class CounterpartyService(ServiceBase):
         return dump(out)
 
     @rpc
+    @idempotent
     def verify(self, counterparty_id: str) -> dict[str, Any]:
         out = usecases.verify(
             self.db, self.caller, self.events, self.onec, counterparty_id, self._now()
@@ -94,6 +99,7 @@ class CounterpartyService(ServiceBase):
     # --- 1C import ----------------------------------------------------------
 
     @rpc
+    @idempotent
     def start_import(self, data: dict[str, Any] | None = None) -> dict[str, Any]:
         out = importer.start_import(self.db, self.caller, parse(schemas.ImportRequest, data or {}))
         self.db.commit()
@@ -107,6 +113,7 @@ class CounterpartyService(ServiceBase):
     # --- statutory documents ------------------------------------------------
 
     @rpc
+    @idempotent
     def add_document(self, counterparty_id: str, data: dict[str, Any]) -> dict[str, Any]:
         new = parse(schemas.NewDocument, data)
         out = usecases.add_document(self.db, self.caller, self.events, counterparty_id, new)
@@ -150,6 +157,7 @@ class CounterpartyService(ServiceBase):
         return dump(catalog.section_tree(self.db))  # type: ignore[arg-type,no-any-return]
 
     @rpc
+    @idempotent
     def create_section(self, data: dict[str, Any]) -> dict[str, Any]:
         out = catalog.create_section(
             self.db, self.caller, self.events, parse(schemas.NewSection, data)
@@ -158,6 +166,7 @@ class CounterpartyService(ServiceBase):
         return dump(out)
 
     @rpc
+    @idempotent
     def update_section(self, section_id: str, data: dict[str, Any]) -> dict[str, Any]:
         out = catalog.update_section(
             self.db, self.caller, section_id, parse(schemas.SectionPatch, data)
@@ -166,6 +175,7 @@ class CounterpartyService(ServiceBase):
         return dump(out)
 
     @rpc
+    @idempotent
     def delete_section(self, section_id: str) -> None:
         catalog.delete_section(self.db, self.caller, section_id)
         self.db.commit()
@@ -185,12 +195,14 @@ class CounterpartyService(ServiceBase):
         return dump(catalog.get_item(self.db, item_id))
 
     @rpc
+    @idempotent
     def create_item(self, data: dict[str, Any]) -> dict[str, Any]:
         out = catalog.create_item(self.db, self.caller, self.events, parse(schemas.NewItem, data))
         self.db.commit()
         return dump(out)
 
     @rpc
+    @idempotent
     def update_item(
         self, item_id: str, data: dict[str, Any], expected_version: int | None = None
     ) -> dict[str, Any]:
@@ -200,6 +212,7 @@ class CounterpartyService(ServiceBase):
         return dump(out)
 
     @rpc
+    @idempotent
     def delete_item(self, item_id: str) -> None:
         catalog.delete_item(self.db, self.caller, item_id)
         self.db.commit()

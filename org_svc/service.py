@@ -8,6 +8,7 @@ from org_svc import calendar, usecases
 from services.base import ServiceBase
 from services.entrypoints import rpc
 from services.errors import Unauthenticated
+from services.idempotency import idempotent
 from services.schemas import org as schemas
 from services.validation import dump, parse, parse_moment
 
@@ -35,12 +36,14 @@ class OrgService(ServiceBase):
         return usecases.list_users(self.db, department_id, role, q, limit, cursor)
 
     @rpc
+    @idempotent
     def create_user(self, data: dict[str, Any]) -> dict[str, Any]:
         out = usecases.create_user(self.db, self.caller, self.events, parse(schemas.NewUser, data))
         self.db.commit()
         return dump(out)
 
     @rpc
+    @idempotent
     def set_roles(self, user_id: str, roles: list[str]) -> dict[str, Any]:
         out = usecases.set_roles(self.db, self.caller, self.events, user_id, roles)
         self.db.commit()
@@ -55,6 +58,7 @@ class OrgService(ServiceBase):
         return dump(usecases.get_department(self.db, department_id))
 
     @rpc
+    @idempotent
     def create_department(self, data: dict[str, Any]) -> dict[str, Any]:
         new = parse(schemas.NewDepartment, data)
         out = usecases.create_department(self.db, self.caller, self.events, new)
@@ -62,6 +66,7 @@ class OrgService(ServiceBase):
         return dump(out)
 
     @rpc
+    @idempotent
     def set_department_head(self, department_id: str, user_id: str) -> dict[str, Any]:
         out = usecases.set_department_head(
             self.db, self.caller, self.events, department_id, user_id
@@ -74,6 +79,7 @@ class OrgService(ServiceBase):
         return dump(usecases.list_roles(self.db))  # type: ignore[no-any-return]
 
     @rpc
+    @idempotent
     def create_absence(self, data: dict[str, Any]) -> dict[str, Any]:
         new = parse(schemas.NewAbsence, data)
         out = usecases.create_absence(self.db, self.caller, self.events, new)
@@ -105,6 +111,7 @@ class OrgService(ServiceBase):
         return {d.isoformat(): k for d, k in sorted(calendar.overrides(self.db).items())}
 
     @rpc
+    @idempotent
     def import_calendar(self, data: dict[str, Any]) -> dict[str, int]:
         count = calendar.import_overrides(
             self.db, self.caller, self.events, parse(schemas.CalendarImport, data)

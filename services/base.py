@@ -31,6 +31,14 @@ class SettingsProvider(DependencyProvider):  # type: ignore[misc]
         return ServiceSettings(service_name=f"{self.container.service_name}_svc")
 
 
+class ContextData(DependencyProvider):  # type: ignore[misc]
+    """The call's nameko context data (identity, correlation id, idempotency key)."""
+
+    def get_dependency(self, worker_ctx: Any) -> dict[str, Any]:
+        data: dict[str, Any] = dict(worker_ctx.context_data)
+        return data
+
+
 class ServiceBase:
     """Mixed into every service class; the subclass sets ``name``."""
 
@@ -40,6 +48,7 @@ class ServiceBase:
     events: OutboxWriter = EventOutbox()
     caller: Identity = Caller()
     settings: ServiceSettings = SettingsProvider()
+    call_context: dict[str, Any] = ContextData()
     metrics: Any = EntrypointMetrics()
     log_context: Any = LogContext()
 
