@@ -15,7 +15,7 @@ from nameko.events import EventHandler
 from nameko.extensions import DependencyProvider
 from nameko.rpc import Rpc
 from nameko.timer import Timer
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import Counter, Histogram
 
 from services.errors import DocflowError
 
@@ -44,11 +44,9 @@ OUTBOX_FAILURES = Counter(
 DUPLICATE_EVENTS = Counter(
     "docflow_duplicate_events_total", "Redelivered events skipped by a handler", ["handler"]
 )
-TIMERS_FIRED = Counter(
-    "docflow_timers_fired_total", "Workflow timers fired by the sweep", ["service", "kind"]
-)
-OPEN_TASKS = Gauge(
-    "docflow_open_tasks", "Open workflow tasks per process step", ["service", "process", "step"]
+TIMERS_FIRED = Counter("docflow_timers_fired_total", "Durable timers fired by a sweep", ["kind"])
+TIMER_FAILURES = Counter(
+    "docflow_timer_failures_total", "Timer handlers that failed (retried later)", ["kind"]
 )
 
 

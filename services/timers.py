@@ -39,6 +39,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Session, sessionmaker
 
+from services import metrics
+
 log = logging.getLogger(__name__)
 
 #: After a handler fails, the timer is tried again this much later, doubling each time.
@@ -164,8 +166,10 @@ def sweep(
                             update(TIMERS).where(TIMERS.c.id == row.id).values(fired_at=now)
                         )
                     fired += 1
+                    metrics.TIMERS_FIRED.labels(row.kind).inc()
                 except Exception as exc:  # one bad timer must not hold up the rest
                     log.exception("timer %s (%s) failed; retrying later", row.id, row.kind)
+                    metrics.TIMER_FAILURES.labels(row.kind).inc()
                     delay = min(RETRY_MAX, RETRY_BASE * (2 ** min(row.attempts, 10)))
                     session.execute(
                         update(TIMERS)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import MetaData, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -73,7 +74,12 @@ def test_a_failing_handler_is_retried_later_without_blocking_others(
         if timer.instance_id == bad:
             raise RuntimeError("org_svc did not answer")
 
+    def failures() -> float:
+        return REGISTRY.get_sample_value("docflow_timer_failures_total", {"kind": "remind"}) or 0
+
+    before = failures()
     assert timers.sweep(factory, T0, handle) == 1
+    assert failures() == before + 1
     with factory() as session:
         row = (
             session.execute(select(timers.TIMERS).where(timers.TIMERS.c.instance_id == bad))
