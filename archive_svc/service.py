@@ -11,13 +11,16 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from nameko.events import event_handler
 from nameko.timer import timer
 
 from archive_svc import usecases
 from archive_svc.dependencies import ObjectStore, ObjectStoreProvider
+from services.auth import SYSTEM
 from services.base import ServiceBase
 from services.entrypoints import rpc
 from services.idempotency import idempotent
+from services.outbox import first_delivery
 from services.schemas import archive as schemas
 from services.validation import parse
 
@@ -135,6 +138,25 @@ class ArchiveService(ServiceBase):
         out = usecases.list_originals(self.db, self.caller, document)
         self.db.commit()
         return [o.model_dump(mode="json") for o in out]
+
+    @event_handler("contracts", "contract.original_received")  # type: ignore[untyped-decorator]
+    def on_contract_original(self, envelope: dict[str, Any]) -> None:
+        """The office accepted a signed contract's paper original: register it here once."""
+        if not first_delivery(self.db, envelope, "archive.contract_original"):
+            return
+        data = envelope["data"]
+        note = f"Договор {data['register_number']}" if data.get("register_number") else ""
+        original = schemas.NewOriginal(
+            document_kind="contract",
+            document_id=data["contract_id"],
+            received_by=data["received_by"],
+            received_at=data["received_at"],
+            storage_place=data["storage_place"],
+            file_id=data.get("file_id"),
+            note=note,
+        )
+        usecases.register_original(self.db, SYSTEM, self.events, original)
+        self.db.commit()
 
     @timer(interval=900)  # type: ignore[untyped-decorator]
     def sweep_stale_uploads(self) -> None:

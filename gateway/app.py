@@ -11,7 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from gateway import errors
 from gateway.auth import Authenticator
 from gateway.observability import CORRELATION_HEADER, Observe
-from gateway.routers import admin, catalog, counterparties, files, health, me, org
+from gateway.routers import admin, catalog, contracts, counterparties, files, health, me, org, tasks
 from gateway.rpc import RpcClient
 from gateway.settings import GatewaySettings
 from services import logs, storage
@@ -60,7 +60,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         expose_headers=[CORRELATION_HEADER],
     )
     app.add_middleware(Observe)
-    for module in (health, me, org, counterparties, catalog, files, admin):
+    for module in (health, me, org, counterparties, catalog, files, contracts, tasks, admin):
         app.include_router(module.router)
     return app
 

@@ -57,7 +57,13 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
             }
         },
     }
-    for status, title in ((401, "Not authenticated"), (403, "Forbidden"), (404, "Not found"))
+    for status, title in (
+        (401, "Not authenticated"),
+        (403, "Forbidden"),
+        (404, "Not found"),
+        (409, "Conflict"),
+        (422, "Invalid input"),
+    )
 }
 
 

@@ -11,7 +11,10 @@ gateway maps ``exc_type`` to an HTTP status through one table
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar, TypeVar
+
+T = TypeVar("T")
 
 FieldErrors = list[dict[str, Any]]
 
@@ -87,3 +90,25 @@ def from_pydantic(exc: Any) -> InvalidInput:
         for err in exc.errors(include_url=False, include_context=False)
     ]
     return InvalidInput("The request is not valid", errors)
+
+
+def ask(method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Call another service over RPC; its Docflow errors come back as ours.
+
+    nameko raises a ``RemoteError`` naming the remote class; a NotFound from
+    the counterparty service stays a NotFound here, so callers can decide what
+    it means for them. Anything that is not one of our errors is a failure of
+    the other service: Unavailable (503).
+    """
+    try:
+        return method(*args, **kwargs)
+    except Exception as exc:
+        exc_type = getattr(exc, "exc_type", None)
+        if exc_type is None:
+            raise
+        known = WIRE_ERRORS.get(str(exc_type))
+        if known is None:
+            raise Unavailable(
+                f"a service failed: {exc_type}: {getattr(exc, 'value', exc)}"
+            ) from None
+        raise known(str(getattr(exc, "value", "") or exc_type)) from None

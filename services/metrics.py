@@ -15,7 +15,7 @@ from nameko.events import EventHandler
 from nameko.extensions import DependencyProvider
 from nameko.rpc import Rpc
 from nameko.timer import Timer
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 from services.errors import DocflowError
 
@@ -79,3 +79,17 @@ class EntrypointMetrics(DependencyProvider):  # type: ignore[misc]
             exc = exc_info[1]
             expected = "true" if isinstance(exc, DocflowError) else "false"
             ERRORS.labels(service, entrypoint, kind, type(exc).__name__, expected).inc()
+
+
+# The SLA board (deploy/grafana): how many tasks wait per step, how many are late,
+# and how long a decision took from assignment. Set by each process service.
+OPEN_TASKS = Gauge("docflow_open_tasks", "Open tasks now", ["service", "process", "step"])
+OVERDUE_TASKS = Gauge(
+    "docflow_overdue_tasks", "Open tasks past their due time", ["service", "process", "step"]
+)
+TASK_DECISION_SECONDS = Histogram(
+    "docflow_task_decision_seconds",
+    "From a task's assignment to its decision (wall time)",
+    ["service", "process", "step"],
+    buckets=(60, 600, 3600, 4 * 3600, 8 * 3600, 86400, 2 * 86400, 5 * 86400, 14 * 86400),
+)

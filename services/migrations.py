@@ -68,3 +68,29 @@ def drop_infrastructure_tables() -> None:
 
     op.drop_table("processed_events")
     op.drop_table("outbox")
+
+
+def create_workflow_tables() -> None:
+    """For a process service's migration: instances, the append-only timeline, the
+    open-task projection and the durable timers (services/workflow/store.py)."""
+    from alembic import op
+
+    from services.workflow.store import install_append_only_trigger, workflow_tables
+
+    metadata = MetaData()
+    workflow_tables(metadata)
+    metadata.create_all(op.get_bind())
+    install_append_only_trigger(op.get_bind())
+
+
+def drop_workflow_tables() -> None:
+    from alembic import op
+
+    for table in (
+        "workflow_timers",
+        "workflow_open_tasks",
+        "workflow_timeline",
+        "workflow_instances",
+    ):
+        op.drop_table(table)
+    op.execute("DROP FUNCTION IF EXISTS workflow_timeline_append_only()")

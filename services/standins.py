@@ -31,6 +31,7 @@ Factory = Callable[[dict[str, str]], StandIn | None]
 FACTORIES: dict[str, str] = {
     "onec-odata": "counterparty_svc.stubs.onec_odata:stand_in",
     "s3": "services.storage:stand_in",
+    "smtp": "services.smtp:stand_in",
 }
 
 

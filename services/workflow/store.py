@@ -54,6 +54,14 @@ CREATE TRIGGER workflow_timeline_append_only
 
 
 @dataclass(frozen=True)
+class CardLabel:
+    """How events and task lists name a card: "Договор Д-2026-0001 с ООО «Ромашка»"."""
+
+    title: str
+    link: str
+
+
+@dataclass(frozen=True)
 class WorkflowTables:
     instances: Table
     timeline: Table
@@ -73,6 +81,9 @@ def workflow_tables(metadata: MetaData) -> WorkflowTables:
         Column("version", Integer, nullable=False),
         Column("responsible", ARRAY(String(64)), nullable=False),
         Column("data", JSONB, nullable=False),
+        #: A short human label of the card and its path, carried by every event.
+        Column("title", String(300), nullable=False, server_default=""),
+        Column("link", String(300), nullable=False, server_default=""),
         Column("created_at", DateTime(timezone=True), nullable=False),
         Column("updated_at", DateTime(timezone=True), nullable=False),
         Index("ix_workflow_instances_card", "process", "card_id"),
@@ -98,9 +109,13 @@ def workflow_tables(metadata: MetaData) -> WorkflowTables:
         Column("card_id", String(64), nullable=False),
         Column("step_id", String(80), nullable=False),
         Column("assignee_id", String(64), nullable=False),
+        #: After an escalation these people may act too (the operations manager).
+        Column("escalated_to", ARRAY(String(64)), nullable=False, server_default="{}"),
         Column("due_at", DateTime(timezone=True)),
+        Column("created_at", DateTime(timezone=True), nullable=False),
         Column("data", JSONB, nullable=False),
         Index("ix_workflow_open_tasks_assignee", "assignee_id", "due_at"),
+        Index("ix_workflow_open_tasks_escalated", "escalated_to", postgresql_using="gin"),
     )
     return WorkflowTables(instances, timeline, tasks, timers.timer_table(metadata))
 
@@ -110,8 +125,16 @@ class WorkflowStore:
         self.t = tables
         self.process = process
 
-    def create(self, session: Session, card_id: str, result: Result, events: OutboxWriter) -> None:
+    def create(
+        self,
+        session: Session,
+        card_id: str,
+        result: Result,
+        events: OutboxWriter,
+        label: CardLabel | None = None,
+    ) -> None:
         """Save a freshly started instance."""
+        label = label or CardLabel(title=card_id, link="")
         instance = result.instance
         session.execute(
             self.t.instances.insert().values(
@@ -123,11 +146,13 @@ class WorkflowStore:
                 version=instance.version,
                 responsible=instance.responsible,
                 data=instance.to_dict(),
+                title=label.title[:300],
+                link=label.link[:300],
                 created_at=instance.created_at,
                 updated_at=instance.updated_at,
             )
         )
-        self._apply(session, card_id, result, events)
+        self._apply(session, card_id, label, result, events)
 
     def load(self, session: Session, instance_id: str) -> tuple[Instance, str]:
         """The instance and the card it belongs to."""
@@ -160,7 +185,9 @@ class WorkflowStore:
                     data=instance.to_dict(),
                     updated_at=instance.updated_at,
                 )
-                .returning(self.t.instances.c.card_id)
+                .returning(
+                    self.t.instances.c.card_id, self.t.instances.c.title, self.t.instances.c.link
+                )
             ),
         )
         row = moved.first()
@@ -169,9 +196,16 @@ class WorkflowStore:
                 "the process moved on since you looked: reload it and act again",
                 [{"loc": ["version"], "msg": f"not {seen_version} any more"}],
             )
-        self._apply(session, row.card_id, result, events)
+        self._apply(session, row.card_id, CardLabel(row.title, row.link), result, events)
 
-    def _apply(self, session: Session, card_id: str, result: Result, events: OutboxWriter) -> None:
+    def _apply(
+        self,
+        session: Session,
+        card_id: str,
+        label: CardLabel,
+        result: Result,
+        events: OutboxWriter,
+    ) -> None:
         instance = result.instance
         for entry in result.timeline:
             session.execute(
@@ -189,13 +223,15 @@ class WorkflowStore:
         for task in instance.open_tasks():
             session.execute(
                 self.t.tasks.insert().values(
-                    task_id=f"{instance.id}:{task.id}",
+                    task_id=task.id,
                     instance_id=instance.id,
                     process=self.process,
                     card_id=card_id,
                     step_id=task.step_id,
                     assignee_id=task.assignee_id,
+                    escalated_to=list(task.escalated_to),
                     due_at=task.due_at,
+                    created_at=task.created_at,
                     data={
                         "task_id": task.id,
                         "kind": task.kind,
@@ -221,7 +257,15 @@ class WorkflowStore:
             timers.schedule(session, instance.id, timer.kind, timer.fire_at, timer.to_dict())
         for event in result.events:
             events.add(
-                session, event.type, {**event.payload, "process": self.process, "card_id": card_id}
+                session,
+                event.type,
+                {
+                    **event.payload,
+                    "process": self.process,
+                    "card_id": card_id,
+                    "title": label.title,
+                    "link": label.link,
+                },
             )
 
     def timeline(self, session: Session, instance_id: str) -> list[TimelineEntry]:
@@ -233,13 +277,30 @@ class WorkflowStore:
         return [TimelineEntry.from_dict(entry) for entry in rows]
 
     def open_tasks_of(self, session: Session, user_id: str) -> list[dict[str, Any]]:
-        """The person's open tasks in this process (as assignee), soonest due first."""
+        """Open tasks the person may act on in this process (as assignee or escalation
+        target), soonest due first."""
+        tasks = self.t.tasks
         rows = session.execute(
-            select(self.t.tasks)
-            .where(self.t.tasks.c.assignee_id == user_id)
-            .order_by(self.t.tasks.c.due_at.asc().nulls_last())
+            select(tasks)
+            .where(
+                tasks.c.process == self.process,
+                (tasks.c.assignee_id == user_id) | tasks.c.escalated_to.any(user_id),
+            )
+            .order_by(tasks.c.due_at.asc().nulls_last(), tasks.c.task_id)
         ).mappings()
         return [dict(row) for row in rows]
+
+    def instance_of_card(self, session: Session, card_id: str) -> str | None:
+        """The newest instance of this process for the card."""
+        found: str | None = session.scalar(
+            select(self.t.instances.c.id)
+            .where(
+                self.t.instances.c.process == self.process, self.t.instances.c.card_id == card_id
+            )
+            .order_by(self.t.instances.c.created_at.desc())
+            .limit(1)
+        )
+        return found
 
 
 def timer_from_payload(payload: dict[str, Any]) -> Timer:
