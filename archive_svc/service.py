@@ -139,6 +139,24 @@ class ArchiveService(ServiceBase):
         self.db.commit()
         return [o.model_dump(mode="json") for o in out]
 
+    def _grant_to_assignee(self, envelope: dict[str, Any], handler: str) -> None:
+        if not first_delivery(self.db, envelope, handler):
+            return
+        data = envelope["data"]
+        people = [data.get("assignee_id"), data.get("on_behalf_of")]
+        usecases.grant_to_participant(self.db, str(data.get("card_id")), [p for p in people if p])
+        self.db.commit()
+
+    @event_handler("contracts", "task.assigned")  # type: ignore[untyped-decorator]
+    def on_contract_task(self, envelope: dict[str, Any]) -> None:
+        """Whoever gets a task on a contract may read the contract's folder."""
+        self._grant_to_assignee(envelope, "archive.contract_task_grant")
+
+    @event_handler("mail", "task.assigned")  # type: ignore[untyped-decorator]
+    def on_letter_task(self, envelope: dict[str, Any]) -> None:
+        """Whoever gets a task on a letter may read the letter's folder."""
+        self._grant_to_assignee(envelope, "archive.letter_task_grant")
+
     @event_handler("contracts", "contract.original_received")  # type: ignore[untyped-decorator]
     def on_contract_original(self, envelope: dict[str, Any]) -> None:
         """The office accepted a signed contract's paper original: register it here once."""

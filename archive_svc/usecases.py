@@ -28,7 +28,7 @@ from archive_svc.repository import (
     is_granted,
     original_out,
 )
-from services.auth import Identity
+from services.auth import SYSTEM, Identity
 from services.errors import Conflict, Forbidden, InvalidInput, NotFound, TooLarge
 from services.ids import parse_id
 from services.outbox import OutboxWriter
@@ -526,3 +526,35 @@ def mark_stale_uploads(session: Session, older_than: datetime) -> list[str]:
         ).scalars()
     )
     return rows
+
+
+def grant_to_participant(session: Session, card_id: str, user_ids: list[str]) -> int:
+    """A person got a task on a contract or a letter: let them read its folder.
+
+    Called for the route's ``task.assigned`` events. The folder exists once a file
+    was filed for the card; a card without files has nothing to grant yet.
+    """
+    try:
+        ref = uuid.UUID(card_id)
+    except ValueError:
+        return 0
+    people = sorted({str(uuid.UUID(u)) for u in user_ids if u})
+    paths = session.scalars(
+        select(models.Folder.path).where(
+            models.Folder.ref_id == ref, models.Folder.kind.in_(("contract", "letter"))
+        )
+    ).all()
+    added = 0
+    for path in paths:
+        for person in people:
+            result = session.execute(
+                insert(models.Grant)
+                .values(user_id=person, granted_by=SYSTEM.user_id, file_id=None, folder_path=path)
+                .on_conflict_do_nothing(
+                    index_elements=["user_id", "folder_path"],
+                    index_where=text("folder_path IS NOT NULL"),
+                )
+                .returning(models.Grant.id)
+            ).first()
+            added += result is not None
+    return added

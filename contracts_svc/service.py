@@ -76,7 +76,8 @@ class ContractsService(ProcessService, ServiceBase):
         process = None
         if row.instance_id is not None:
             process = self.host.progress(self.host.load(self.db, row.instance_id), self.now())
-        return dump(usecases.contract_out(row, process))
+        out: dict[str, Any] = dump(usecases.contract_out(row, process))
+        return out
 
     @rpc
     @idempotent
@@ -150,7 +151,8 @@ class ContractsService(ProcessService, ServiceBase):
     def contract_register(self, year: int) -> dict[str, Any]:
         if not isinstance(year, int) or not 2000 <= year <= 2100:
             raise InvalidInput("year is a year", [{"loc": ["year"], "msg": "2000..2100"}])
-        return dump(usecases.contract_register(self.db, self.caller, year))
+        out: dict[str, Any] = dump(usecases.contract_register(self.db, self.caller, year))
+        return out
 
     @rpc
     def missing_documents_letter(self, contract_id: str, format: str = "text") -> dict[str, Any]:

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select, tuple_
+from sqlalchemy import any_, literal, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -364,7 +364,7 @@ def visible_filter(caller: Identity) -> Any:
     clauses = [
         c.created_by == caller.user_id,
         c.curator_id == caller.user_id,
-        c.participants.any(caller.user_id),
+        literal(caller.user_id) == any_(c.participants),
     ]
     if caller.department_id:
         clauses.append(c.department_id == caller.department_id)

@@ -119,7 +119,7 @@ def read_spool(spool: str | Path) -> list[EmailMessage]:
         with path.open("rb") as handle:
             parsed = email.message_from_binary_file(handle, policy=email.policy.default)
         found.append(parsed)
-    return found  # type: ignore[return-value]
+    return found
 
 
 class SpoolHandler:

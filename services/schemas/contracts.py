@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
 from services.schemas.tasks import ProcessView
 
@@ -34,7 +34,7 @@ Uuid = Annotated[
 ]
 RouteId = Literal["contract_approval", "contract_approval_parallel"]
 
-EXAMPLE = {
+EXAMPLE: dict[str, JsonValue] = {
     "number": "15/2026-П",
     "contract_type": "supply",
     "subject": "Поставка бельевого текстиля для номерного фонда",

@@ -440,3 +440,31 @@ def test_a_sitting_approver_is_reminded_then_escalated_in_simulated_time(
     assert decided["actor_id"] == user_id(people, "ops")
     assert decided["on_behalf_of"] == user_id(people, "sales.head")
     assert card(gateway, token_for, c["id"])["responsible"] == [user_id(people, "pto")]
+
+
+def test_an_approver_may_read_the_contracts_files_once_the_task_is_theirs(
+    gateway: httpx.Client, token_for: Headers
+) -> None:
+    cp = counterparty(gateway, token_for)
+    c = draft(gateway, token_for, cp)
+    attached = ok(
+        gateway.post(
+            "/api/v1/files",
+            headers=token_for("manager"),
+            data={"counterparty_id": cp["id"], "contract_id": c["id"]},
+            files={"file": ("проект договора.docx", b"PK draft", "application/octet-stream")},
+        ),
+        201,
+    )
+    url = f"/api/v1/files/{attached['id']}"
+    # The accountant works in another department: the draft's file is not theirs to see.
+    problem(gateway.get(url, headers=token_for("accountant")), 404)
+    ok(gateway.post(f"{BASE}/{c['id']}/submit", headers=token_for("manager"), json={}))
+    for approver in ("sales.head", "pto", "lawyer", "finman"):
+        act(gateway, token_for, approver, c["id"])
+    readable = eventually(
+        lambda: gateway.get(url, headers=token_for("accountant")).status_code == 200
+    )
+    assert readable
+    # The junior accountant never had a task on it.
+    problem(gateway.get(url, headers=token_for("junior.accountant")), 404)
