@@ -463,11 +463,20 @@ def register_original(
         )
     if data.file_id is not None:
         _readable_file(session, caller, data.file_id)
+    received_at = data.received_at
+    if received_at.tzinfo is not None:
+        # PostgreSQL keeps offsets within ±15:59; an instant is an instant, so store it in UTC.
+        try:
+            received_at = received_at.astimezone(UTC)
+        except OverflowError:
+            raise InvalidInput(
+                "received_at is out of range", [{"loc": ["received_at"], "msg": "out of range"}]
+            ) from None
     original = models.Original(
         document_kind=data.document_kind,
         document_id=data.document_id,
         received_by=uuid.UUID(data.received_by),
-        received_at=data.received_at,
+        received_at=received_at,
         storage_place=data.storage_place,
         file_id=uuid.UUID(data.file_id) if data.file_id else None,
         note=data.note,

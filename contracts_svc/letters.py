@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from docx import Document
+from docx.enum.text import WD_ALIGN_PARAGRAPH
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -65,11 +66,11 @@ def render_docx(data: LetterData) -> bytes:
     """The same letter as a Word document: addressee, subject, the numbered list, signature."""
     document = Document()
     header = document.add_paragraph(data.counterparty["full_name"])
-    header.alignment = 2  # right
+    header.alignment = WD_ALIGN_PARAGRAPH.RIGHT
     if data.contact:
         who = f"{data.contact.get('position') or ''} {data.contact.get('name') or ''}".strip()
         if who:
-            document.add_paragraph(who).alignment = 2
+            document.add_paragraph(who).alignment = WD_ALIGN_PARAGRAPH.RIGHT
     document.add_paragraph(f"Исх. б/н от {data.today.strftime('%d.%m.%Y')}")
     document.add_heading("О предоставлении документов", level=2)
     document.add_paragraph("Уважаемые коллеги!")

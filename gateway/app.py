@@ -11,7 +11,21 @@ from fastapi.middleware.cors import CORSMiddleware
 from gateway import errors
 from gateway.auth import Authenticator
 from gateway.observability import CORRELATION_HEADER, Observe
-from gateway.routers import admin, catalog, contracts, counterparties, files, health, me, org, tasks
+from gateway.routers import (
+    admin,
+    catalog,
+    contracts,
+    counterparties,
+    events,
+    files,
+    health,
+    letters,
+    me,
+    notifications,
+    org,
+    tasks,
+)
+from gateway.routers.events import EventHub
 from gateway.rpc import RpcClient
 from gateway.settings import GatewaySettings
 from services import logs, storage
@@ -34,11 +48,13 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         logs.configure("gateway", settings.log_level)
         await app.state.rpc.connect()
+        await app.state.event_hub.start()  # the one consumer behind GET /api/v1/events
         app.state.s3 = storage.make_client(settings)  # archive uploads/downloads stream here
         app.state.s3_public = storage.make_client(settings, public=True)  # presigned URLs
         try:
             yield
         finally:
+            await app.state.event_hub.stop()
             await app.state.rpc.close()
 
     app = FastAPI(
@@ -49,6 +65,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.rpc = RpcClient(settings.amqp_uri, settings.rpc_timeout_seconds)
+    app.state.event_hub = EventHub(settings.amqp_uri)
     app.state.authenticator = Authenticator(settings)
     errors.install(app)
     app.add_middleware(
@@ -60,7 +77,20 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         expose_headers=[CORRELATION_HEADER],
     )
     app.add_middleware(Observe)
-    for module in (health, me, org, counterparties, catalog, files, contracts, tasks, admin):
+    for module in (
+        health,
+        me,
+        org,
+        counterparties,
+        catalog,
+        files,
+        contracts,
+        letters,
+        tasks,
+        notifications,
+        events,
+        admin,
+    ):
         app.include_router(module.router)
     return app
 

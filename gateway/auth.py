@@ -4,6 +4,10 @@ Tokens issued here (HS256, ``DOCFLOW_JWT_SECRET``) carry the person's id,
 username, roles and department. Tokens of the OIDC provider (RS256/ES256,
 keys from its JWKS URL) carry a username, which org_svc turns into the same
 identity (cached briefly so a role change takes effect within a minute).
+
+Either way the person must still be active in the directory: a token of
+someone deactivated (or removed) is refused with 401 within a minute of the
+change, however long the token itself would be valid.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from gateway.rpc import RemoteCallError
 from gateway.settings import GatewaySettings
 from services.auth import SYSTEM, Identity
 from services.errors import Unauthenticated
@@ -75,14 +80,23 @@ class Authenticator:
             options={"require": ["exp", "iss", "aud"]},
         )
         username = str(claims.get("preferred_username") or claims.get("sub") or "")
+        return await self.directory(username, request)
+
+    async def directory(self, username: str, request: Request) -> Identity:
+        """The active person ``username`` names, as org_svc knows them (cached briefly)."""
         if not username:
             raise Unauthenticated("the token names no person")
         cached = self._cache.get(username)
         if cached and cached[0] > time.monotonic():
             return cached[1]
-        found = await request.app.state.rpc.call(
-            "org", "identify", SYSTEM.to_context(), username=username
-        )
+        try:
+            found = await request.app.state.rpc.call(
+                "org", "identify", SYSTEM.to_context(), username=username
+            )
+        except RemoteCallError as exc:
+            if exc.exc_type == "NotFound":  # unknown or deactivated: not a 404 of the route
+                raise Unauthenticated("the token's person is not active in the directory") from None
+            raise
         identity = Identity(
             user_id=found["user_id"],
             username=found["username"],
@@ -91,6 +105,14 @@ class Authenticator:
         )
         self._cache[username] = (time.monotonic() + IDENTITY_CACHE_SECONDS, identity)
         return identity
+
+    async def confirm_active(self, identity: Identity, request: Request) -> Identity:
+        """A token issued here stays valid until it expires; the person may have left or
+        changed roles since. The directory's current view wins (within a minute)."""
+        known = await self.directory(identity.username, request)
+        if known.user_id != identity.user_id:  # the username now belongs to someone else
+            raise Unauthenticated("the token's person is not active in the directory")
+        return known
 
     async def identify(self, token: str, request: Request) -> Identity:
         try:
@@ -116,6 +138,7 @@ async def current_identity(
         raise Unauthenticated("send a bearer token in the Authorization header")
     authenticator: Authenticator = request.app.state.authenticator
     identity = await authenticator.identify(credentials.credentials, request)
+    identity = await authenticator.confirm_active(identity, request)
     request.state.identity = identity
     return identity
 

@@ -93,6 +93,14 @@ def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
 
 
 def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    if exc.status_code == 400:
+        # FastAPI's "error parsing the body" (not JSON, not UTF-8): invalid input like any other.
+        return problem(
+            422,
+            "Invalid input",
+            str(exc.detail),
+            [{"loc": ["body"], "msg": "the body cannot be parsed", "type": "body_parsing"}],
+        )
     titles = {404: "Not found", 405: "Method not allowed", 413: "Payload too large"}
     return problem(
         exc.status_code,
@@ -107,7 +115,55 @@ def _unhandled(request: Request, exc: Exception) -> JSONResponse:
     return problem(500, "Internal error", "The gateway failed; the error is logged")
 
 
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "loc": {"type": "array", "items": {}},
+                    "msg": {"type": "string"},
+                    "type": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+
+
+def _document_validation_problems(app: FastAPI) -> None:
+    """FastAPI documents its 422 as ``application/json`` ``HTTPValidationError``; ours is
+    a problem (``_validation``), so say so in the schema clients and fuzzers read."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = build()
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                responses = operation.get("responses", {}) if isinstance(operation, dict) else {}
+                invalid = responses.get("422")
+                if invalid is not None and PROBLEM not in invalid.get("content", {}):
+                    invalid["content"] = {PROBLEM: {"schema": PROBLEM_SCHEMA}}
+                    invalid["description"] = "Invalid input"
+        schema.get("components", {}).get("schemas", {}).pop("HTTPValidationError", None)
+        schema.get("components", {}).get("schemas", {}).pop("ValidationError", None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install(app: FastAPI) -> None:
+    _document_validation_problems(app)
     app.add_exception_handler(RemoteCallError, _remote)  # type: ignore[arg-type]
     app.add_exception_handler(DocflowError, _local)  # type: ignore[arg-type]
     app.add_exception_handler(ServiceUnavailable, _unavailable)  # type: ignore[arg-type]

@@ -20,6 +20,7 @@ from typing import Any
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage
 from aio_pika.exceptions import DeliveryError
+from aiormq.exceptions import ChannelInvalidStateError
 
 RPC_EXCHANGE = "nameko-rpc"
 
@@ -104,7 +105,9 @@ class RpcClient:
             raise ServiceUnavailable(f"{service} is not running") from exc
         except TimeoutError as exc:
             raise ServiceUnavailable(f"{service}.{method} did not answer in time") from exc
-        except aio_pika.exceptions.AMQPError as exc:
+        except (aio_pika.exceptions.AMQPError, ChannelInvalidStateError) as exc:
+            # While the robust connection reconnects, its channel is closed: publishing
+            # raises ChannelInvalidStateError, a RuntimeError rather than an AMQPError.
             raise ServiceUnavailable(f"the broker is unavailable: {exc}") from exc
         finally:
             self._pending.pop(correlation_id, None)

@@ -56,6 +56,10 @@ class ServiceSettings(CommonSettings):
     metrics_port: int | None = None
     #: How often the outbox relay looks for unpublished events when nobody woke it.
     outbox_poll_seconds: float = 0.5
+    #: Database connections a service keeps open when idle, and how many more it may
+    #: open under load (each nameko worker holds at most one).
+    db_pool_size: int = 5
+    db_max_overflow: int = 10
     #: How often the timer sweep runs (seconds).
     timer_sweep_seconds: float = 30.0
 

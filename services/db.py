@@ -91,8 +91,12 @@ class Database(DependencyProvider):  # type: ignore[misc]
         self._lock = threading.Lock()
 
     def setup(self) -> None:
-        url = self.container.config[DATABASE_URL_KEY]
-        self.engine = make_engine(url, pool_size=10, max_overflow=10)
+        config = self.container.config
+        self.engine = make_engine(
+            config[DATABASE_URL_KEY],
+            pool_size=int(config.get("DB_POOL_SIZE", 5)),
+            max_overflow=int(config.get("DB_MAX_OVERFLOW", 10)),
+        )
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
         event.listen(self.sessionmaker, "after_commit", self._after_commit)
 

@@ -39,6 +39,16 @@ DEFAULT_AMQP_URI = "amqp://guest:guest@127.0.0.1:5672/"
 SEEDED = ("org_svc",)
 
 
+def die_with_parent() -> None:
+    """In the child before exec: on Linux, get SIGTERM when the process that started us
+    dies, so a killed test run or dev runner leaves no services behind."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -124,6 +134,7 @@ class Stack:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=die_with_parent,
         )
 
     def start(self) -> None:

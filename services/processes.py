@@ -24,17 +24,20 @@ from nameko.timer import timer
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.auth import SYSTEM, Identity
+from services.config import ServiceSettings
 from services.entrypoints import rpc
 from services.errors import NotFound
 from services.idempotency import idempotent
-from services.schemas.tasks import DecisionRequest
+from services.schemas.tasks import DecisionRequest, DelegationRequest
 from services.validation import parse
-from services.workflow.commands import Take
+from services.workflow.commands import Delegate, Take
 from services.workflow.host import Applied, Loaded, ProcessHost, public_task_id
 from services.workflow.org_rpc import RpcOrgLookup
 
-#: How often a replica sweeps its due timers (reminders, escalations, waits).
-SWEEP_SECONDS = 30
+#: How often a replica sweeps its due timers (reminders, escalations, waits);
+#: ``DOCFLOW_TIMER_SWEEP_SECONDS``. Read at import: nameko fixes a timer's interval
+#: when the class is defined.
+SWEEP_SECONDS = ServiceSettings().timer_sweep_seconds
 
 
 class OrgDirectory(RpcProxy):  # type: ignore[misc]
@@ -45,7 +48,8 @@ class OrgDirectory(RpcProxy):  # type: ignore[misc]
 
     def get_dependency(self, worker_ctx: Any) -> Any:
         if Identity.from_context(worker_ctx.context_data) is None:
-            worker_ctx.context_data.update(SYSTEM.to_context())
+            # ``context_data`` is a copy; the proxy reads ``data`` when it publishes.
+            worker_ctx.data.update(SYSTEM.to_context())
         return super().get_dependency(worker_ctx)
 
 
@@ -126,6 +130,33 @@ class ProcessService:
             "task": self.host.task_view(loaded, task, now),
             "process": self.host.progress(loaded, now),
         }
+
+    @rpc
+    @idempotent
+    def delegate_task(self, task_id: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Pass the task to a colleague, who then acts on the holder's behalf."""
+        self._visible_task(task_id)
+        request = parse(DelegationRequest, data)
+        applied = self.host.apply(
+            self.db,
+            self.events,
+            self.org_lookup(),
+            task_id.partition(":")[0],
+            Delegate(
+                task_id,
+                self.caller.user_id,
+                request.user_id,
+                request.comment,
+                request.expected_version,
+            ),
+            self.now(),
+        )
+        self.on_change(self.db, applied)
+        self.db.commit()
+        loaded = Loaded(
+            applied.instance, applied.before.process, applied.before.card_id, applied.before.label
+        )
+        return self.host.progress(loaded, self.now())
 
     @rpc
     def take_task(self, task_id: str) -> dict[str, Any]:

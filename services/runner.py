@@ -56,6 +56,8 @@ def nameko_config(settings: ServiceSettings) -> dict[str, Any]:
         "AMQP_URI": settings.amqp_uri,
         "DATABASE_URL": settings.resolved_database_url(),
         "OUTBOX_POLL_SECONDS": settings.outbox_poll_seconds,
+        "DB_POOL_SIZE": settings.db_pool_size,
+        "DB_MAX_OVERFLOW": settings.db_max_overflow,
         "SETTINGS": settings,
         "serializer": "json",
     }

@@ -32,6 +32,7 @@ FACTORIES: dict[str, str] = {
     "onec-odata": "counterparty_svc.stubs.onec_odata:stand_in",
     "s3": "services.storage:stand_in",
     "smtp": "services.smtp:stand_in",
+    "telegram": "services.telegram:stand_in",
 }
 
 

@@ -265,6 +265,11 @@ def _card(values: dict[str, str]) -> dict[str, Any]:
 
 
 def _valid_card(values: dict[str, str]) -> schemas.Card:
+    for field in (*CARD_FIELDS, *FOLDER_FIELDS, "name"):
+        if "\x00" in (values.get(field) or ""):  # PostgreSQL text cannot hold NUL
+            raise InvalidInput(
+                f"{field} contains a NUL character", [{"loc": [field], "msg": "NUL character"}]
+            )
     try:
         return schemas.Card.model_validate(_card(values))
     except ValidationError as exc:
@@ -582,7 +587,7 @@ async def list_folders(
     response_model=schemas.Original,
     status_code=status.HTTP_201_CREATED,
     summary="Register a received paper original (document, who, when, storage place)",
-    responses={403: PROBLEM_RESPONSES[403]},
+    responses={403: PROBLEM_RESPONSES[403], **NOT_FOUND},
 )
 async def register_original(calls: Calls, body: Annotated[schemas.NewOriginal, Body()]) -> Any:
     return await calls("archive", "register_original", data=body.model_dump(mode="json"))

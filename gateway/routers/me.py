@@ -1,4 +1,4 @@
-"""Sign-in for demo users and the caller's own card."""
+"""Sign-in for demo users, the caller's own card and notification channels."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from gateway.auth import issue_token
 from gateway.deps import Calls, Settings
 from gateway.errors import PROBLEM_RESPONSES
 from services.errors import NotFound
+from services.schemas.notify import ChannelSettings, ChannelSettingsUpdate
 from services.schemas.org import User
 
 router = APIRouter(prefix="/api/v1", tags=["me"])
@@ -60,3 +61,25 @@ async def token(request: Request, settings: Settings, body: Annotated[TokenReque
 )
 async def me(calls: Calls) -> Any:
     return await calls("org", "me")
+
+
+@router.get(
+    "/me/channels",
+    response_model=ChannelSettings,
+    summary="How the caller is notified: e-mail, Telegram chat, channels per kind",
+    responses={401: PROBLEM_RESPONSES[401]},
+)
+async def get_channels(calls: Calls) -> Any:
+    return await calls("notify", "get_channels")
+
+
+@router.put(
+    "/me/channels",
+    response_model=ChannelSettings,
+    summary="Set the caller's e-mail, Telegram chat id and channels per kind "
+    "(fields left out keep their value)",
+    responses={401: PROBLEM_RESPONSES[401]},
+)
+async def set_channels(calls: Calls, body: Annotated[ChannelSettingsUpdate, Body()]) -> Any:
+    data = body.model_dump(mode="json", exclude_unset=True)
+    return await calls("notify", "set_channels", data=data)

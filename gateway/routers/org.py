@@ -92,7 +92,7 @@ async def list_departments(calls: Calls) -> Any:
     "/departments",
     response_model=schemas.Department,
     status_code=status.HTTP_201_CREATED,
-    responses=FORBIDDEN,
+    responses={**FORBIDDEN, **NOT_FOUND, 409: PROBLEM_RESPONSES[409]},
 )
 async def create_department(calls: Calls, body: Annotated[schemas.NewDepartment, Body()]) -> Any:
     return await calls("org", "create_department", data=body.model_dump(mode="json"))

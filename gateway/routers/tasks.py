@@ -19,7 +19,14 @@ from gateway.deps import Calls
 from gateway.errors import PROBLEM_RESPONSES
 from gateway.rpc import RemoteCallError, ServiceUnavailable
 from services.errors import NotFound
-from services.schemas.tasks import DecisionRequest, DecisionResult, TaskList, TaskView
+from services.schemas.tasks import (
+    DecisionRequest,
+    DecisionResult,
+    DelegationRequest,
+    ProcessView,
+    TaskList,
+    TaskView,
+)
 from services.workflow.host import split_task_id
 
 log = logging.getLogger(__name__)
@@ -118,6 +125,30 @@ async def decide(calls: Calls, task_id: TaskId, body: Annotated[DecisionRequest,
     return await calls(
         _service_of(task_id),
         "decide_task",
+        task_id=split_task_id(task_id)[1],
+        data=body.model_dump(mode="json", exclude_none=True),
+    )
+
+
+@router.post(
+    "/{task_id}/delegate",
+    response_model=ProcessView,
+    summary="Pass a task to a colleague, who then acts on your behalf",
+    description='The colleague\'s decision is recorded as theirs "on behalf of" you; you '
+    "may still act yourself. The step's deadline starts afresh for the colleague.",
+    responses={
+        403: PROBLEM_RESPONSES[403],
+        404: PROBLEM_RESPONSES[404],
+        409: PROBLEM_RESPONSES[409],
+        422: PROBLEM_RESPONSES[422],
+    },
+)
+async def delegate(
+    calls: Calls, task_id: TaskId, body: Annotated[DelegationRequest, Body()]
+) -> Any:
+    return await calls(
+        _service_of(task_id),
+        "delegate_task",
         task_id=split_task_id(task_id)[1],
         data=body.model_dump(mode="json", exclude_none=True),
     )

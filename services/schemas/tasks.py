@@ -37,6 +37,27 @@ class DecisionRequest(BaseModel):
     expected_version: Annotated[int, Field(ge=1)] | None = None
 
 
+class DelegationRequest(BaseModel):
+    """``POST /api/v1/tasks/{id}/delegate``."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "user_id": "9c1f0b2e-7d4a-4e55-8a1b-2c3d4e5f6a7b",
+                    "comment": "В отпуске до пятницы, прошу согласовать за меня",
+                }
+            ]
+        },
+    )
+
+    user_id: Annotated[str, Field(min_length=1, max_length=64)]
+    comment: Annotated[str, Field(max_length=4000)] | None = None
+    expected_version: Annotated[int, Field(ge=1)] | None = None
+
+
 class PastDecision(BaseModel):
     round: int
     step_id: str

@@ -61,6 +61,17 @@ class Resubmit:
 
 
 @dataclass(frozen=True)
+class Delegate:
+    """The holder passes an open task to a colleague, who then acts on their behalf."""
+
+    task_id: str
+    actor_id: str
+    user_id: str
+    comment: str | None = None
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
 class TimerFired:
     timer: Timer
     expected_version: int | None = None
@@ -76,13 +87,14 @@ class Cancel:
     expected_version: int | None = None
 
 
-Command = Decide | CompleteSubtask | Take | AddReviewer | Resubmit | TimerFired | Cancel
+Command = Decide | CompleteSubtask | Take | AddReviewer | Delegate | Resubmit | TimerFired | Cancel
 
 COMMANDS: dict[str, type[Command]] = {
     "decide": Decide,
     "complete_subtask": CompleteSubtask,
     "take": Take,
     "add_reviewer": AddReviewer,
+    "delegate": Delegate,
     "resubmit": Resubmit,
     "timer_fired": TimerFired,
     "cancel": Cancel,

@@ -23,6 +23,7 @@ from services.workflow.commands import (
     Command,
     CompleteSubtask,
     Decide,
+    Delegate,
     Resubmit,
     Take,
     TimerFired,
@@ -32,12 +33,13 @@ from services.workflow.decisions import acting_for, decide, open_task
 from services.workflow.errors import Conflict, Forbidden, Invalid, NoAssignee, NotFound
 from services.workflow.flow import (
     cancel_instance,
+    cancel_task,
     complete_step,
     create_task,
     enter_list,
     settle,
 )
-from services.workflow.model import Instance, OrgLookup, Result
+from services.workflow.model import Assignee, Instance, OrgLookup, Result
 from services.workflow.routes import ROOT, ApprovalStep, AssigneeRule, Route
 from services.workflow.sla import WATCH_KINDS, fire
 
@@ -135,6 +137,8 @@ class WorkflowEngine:
             _take(run, command)
         elif isinstance(command, AddReviewer):
             _add_reviewer(run, command)
+        elif isinstance(command, Delegate):
+            _delegate(run, command)
         elif isinstance(command, Resubmit):
             _resubmit(run, command)
         elif isinstance(command, TimerFired):
@@ -242,6 +246,42 @@ def _add_reviewer(run: Run, command: AddReviewer) -> None:
         data={"user_id": command.user_id},
     )
     create_task(run, step.id, "approval", person, added_by=command.actor_id)
+
+
+def _delegate(run: Run, command: Delegate) -> None:
+    """The task moves to the colleague, still in the name of the person it was for.
+
+    The old task is cancelled and a new one created for the delegate with
+    ``on_behalf_of`` the original holder, so the decision reads "X on behalf of Y".
+    The delegate gets the step's SLA afresh from now (documented in docs/workflow.md).
+    """
+    task = open_task(run, command.task_id)
+    acting_for(run, task, command.actor_id)
+    if command.user_id in (task.assignee_id, task.slot):
+        raise Conflict(f"task {task.id} is already with {command.user_id}")
+    people, _ = lookup(run, [AssigneeRule(user=command.user_id)])
+    if not people:
+        raise NoAssignee(
+            f"user {command.user_id} cannot take the task: the org directory does not know them"
+        )
+    delegate = people[0]
+    cancel_task(run, task, "delegated")
+    run.log(
+        "task.delegated",
+        actor_id=command.actor_id,
+        step_id=task.step_id,
+        task_id=task.id,
+        comment=command.comment,
+        data={"to": delegate.user_id, "for": task.slot},
+    )
+    create_task(
+        run,
+        task.step_id,
+        task.kind,
+        Assignee(delegate.user_id, on_behalf_of=task.slot),
+        subtask_id=task.subtask_id,
+        added_by=command.actor_id,
+    )
 
 
 def _resubmit(run: Run, command: Resubmit) -> None:

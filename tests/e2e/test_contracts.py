@@ -468,3 +468,40 @@ def test_an_approver_may_read_the_contracts_files_once_the_task_is_theirs(
     assert readable
     # The junior accountant never had a task on it.
     problem(gateway.get(url, headers=token_for("junior.accountant")), 404)
+
+
+def test_a_delegated_task_is_decided_on_behalf_of_its_holder(
+    gateway: httpx.Client, token_for: Headers, people: dict[str, Any]
+) -> None:
+    c = submitted(gateway, token_for)
+    task = task_of(gateway, token_for, "sales.head", c["id"])
+    url = f"/api/v1/tasks/{task['id']}/delegate"
+    colleague = user_id(people, "manager2")
+    # Only the holder passes it on, and only to someone the directory knows.
+    problem(gateway.post(url, headers=token_for("director"), json={"user_id": colleague}), 403)
+    problem(
+        gateway.post(
+            url,
+            headers=token_for("sales.head"),
+            json={"user_id": "00000000-0000-0000-0000-0000000000ff"},
+        ),
+        422,
+    )
+    moved = ok(
+        gateway.post(
+            url,
+            headers=token_for("sales.head"),
+            json={"user_id": colleague, "comment": "в отпуске"},
+        )
+    )
+    assert moved["responsible"] == [colleague]
+    theirs = task_of(gateway, token_for, "manager2", c["id"])
+    assert theirs["on_behalf_of"] == user_id(people, "sales.head")
+    act(gateway, token_for, "manager2", c["id"])
+    timeline = ok(gateway.get(f"{BASE}/{c['id']}/timeline", headers=token_for("manager")))
+    assert "task.delegated" in [e["action"] for e in timeline]
+    decided = next(e for e in timeline if e["action"] == "approve")
+    assert (decided["actor_id"], decided["on_behalf_of"]) == (
+        colleague,
+        user_id(people, "sales.head"),
+    )

@@ -1,0 +1,1 @@
+"""Notification templates (``<kind>.j2``); a package so that the wheel ships them."""
