@@ -30,7 +30,7 @@ from archive_svc.repository import (
 )
 from services.auth import SYSTEM, Identity
 from services.errors import Conflict, Forbidden, InvalidInput, NotFound, TooLarge
-from services.ids import parse_id
+from services.ids import parse_filter_id, parse_id
 from services.outbox import OutboxWriter
 from services.pagination import clamp_limit, decode_cursor, encode_cursor
 from services.schemas import archive as schemas
@@ -301,7 +301,9 @@ def list_files(
     if path:
         stmt = stmt.where((File.folder_path == path) | File.folder_path.startswith(path + "/"))
     if counterparty_id:
-        stmt = stmt.where(File.counterparty_id == parse_id(counterparty_id, "counterparty"))
+        stmt = stmt.where(
+            File.counterparty_id == parse_filter_id(counterparty_id, "counterparty_id")
+        )
     if q and q.strip():
         stmt = stmt.where(File.search.op("@@")(func.websearch_to_tsquery("russian", q.strip())))
     if number:

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import any_, literal, or_, select, tuple_
+from sqlalchemy import any_, literal, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -22,9 +22,9 @@ from contracts_svc import domain, models
 from contracts_svc.settings import Settings
 from services.auth import Identity
 from services.errors import Conflict, Forbidden, InvalidInput, NotFound
-from services.ids import parse_id
+from services.ids import parse_filter_id, parse_id
 from services.outbox import OutboxWriter
-from services.pagination import clamp_limit, decode_cursor, encode_cursor
+from services.pagination import contains_pattern, newest_first
 from services.schemas import contracts as schemas
 from services.workflow.commands import Resubmit
 from services.workflow.host import Applied, ProcessHost
@@ -380,19 +380,17 @@ def list_contracts(
     limit: int | None,
     cursor: str | None,
 ) -> dict[str, Any]:
-    size = clamp_limit(limit)
     c = models.Contract
-    stmt = select(c).order_by(c.created_at.desc(), c.id.desc())
+    stmt = select(c)
     visible = visible_filter(caller)
     if visible is not None:
         stmt = stmt.where(visible)
     if status:
         stmt = stmt.where(c.status == status)
     if counterparty_id:
-        stmt = stmt.where(c.counterparty_id == parse_id(counterparty_id, "counterparty"))
+        stmt = stmt.where(c.counterparty_id == parse_filter_id(counterparty_id, "counterparty_id"))
     if q:
-        escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        pattern = f"%{escaped}%"
+        pattern = contains_pattern(q)
         stmt = stmt.where(
             or_(
                 c.subject.ilike(pattern),
@@ -401,21 +399,10 @@ def list_contracts(
                 c.counterparty_name.ilike(pattern),
             )
         )
-    after = decode_cursor(cursor)
-    if after:
-        if len(after) != 2:
-            raise InvalidInput("cursor is not valid", [{"loc": ["cursor"], "msg": "not a key"}])
-        stmt = stmt.where(
-            tuple_(c.created_at, c.id)
-            < tuple_(datetime.fromisoformat(str(after[0])), parse_id(after[1], "cursor"))
-        )
-    rows = list(session.scalars(stmt.limit(size + 1)))
-    page, more = rows[:size], len(rows) > size
+    page, next_cursor = newest_first(session, stmt, c.created_at, c.id, limit, cursor)
     return {
         "items": [contract_out(r).model_dump(mode="json") for r in page],
-        "next_cursor": encode_cursor([page[-1].created_at.isoformat(), str(page[-1].id)])
-        if more
-        else None,
+        "next_cursor": next_cursor,
     }
 
 

@@ -17,9 +17,9 @@ from sqlalchemy.orm.exc import StaleDataError
 from counterparty_svc import models
 from services.auth import ADMIN_ROLE, Identity, require_role
 from services.errors import Conflict, InvalidInput, NotFound
-from services.ids import parse_id
+from services.ids import parse_filter_id, parse_id
 from services.outbox import OutboxWriter
-from services.pagination import clamp_limit, decode_cursor, encode_cursor
+from services.pagination import clamp_limit, contains_pattern, decode_cursor, encode_cursor
 from services.schemas import counterparty as schemas
 
 CATALOG_EDITORS = (ADMIN_ROLE, "chief_accountant", "accountant", "office_manager")
@@ -168,10 +168,9 @@ def list_items(
     table = models.CatalogItem
     stmt = select(table).order_by(table.name, table.id)
     if section_id:
-        stmt = stmt.where(table.section_id == parse_id(section_id, "section"))
+        stmt = stmt.where(table.section_id == parse_filter_id(section_id, "section_id"))
     if q:
-        escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        stmt = stmt.where(table.name.ilike(f"%{escaped}%") | (table.sku == q))
+        stmt = stmt.where(table.name.ilike(contains_pattern(q)) | (table.sku == q))
     after = decode_cursor(cursor)
     if after:
         if len(after) != 2:

@@ -25,7 +25,7 @@ from services.auth import ADMIN_ROLE, Identity, require_role
 from services.errors import Conflict, InvalidInput, Unavailable
 from services.ids import parse_id
 from services.outbox import OutboxWriter
-from services.pagination import clamp_limit, decode_cursor, encode_cursor
+from services.pagination import clamp_limit, decode_cursor, encode_cursor, escape_like
 from services.schemas import counterparty as schemas
 from services.validation import parse
 
@@ -115,7 +115,7 @@ def list_counterparties(
     if category:
         stmt = stmt.where(table.category == category)
     if q:
-        escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        escaped = escape_like(q)
         pattern = f"%{escaped}%"
         stmt = stmt.where(
             or_(

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select, tuple_
+from sqlalchemy import or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -24,9 +24,9 @@ from mail_svc import domain, jobs, models
 from mail_svc.settings import Settings
 from services.auth import ADMIN_ROLE, Identity
 from services.errors import Conflict, Forbidden, InvalidInput, NotFound
-from services.ids import parse_id
+from services.ids import parse_filter_id, parse_id
 from services.outbox import OutboxWriter
-from services.pagination import clamp_limit, decode_cursor, encode_cursor
+from services.pagination import newest_first
 from services.schemas import letters as schemas
 from services.workflow.commands import AddReviewer, Resubmit
 from services.workflow.host import Applied, ProcessHost
@@ -176,9 +176,8 @@ def list_letters(
     limit: int | None,
     cursor: str | None,
 ) -> dict[str, Any]:
-    size = clamp_limit(limit)
     t = models.Letter
-    stmt = select(t).order_by(t.created_at.desc(), t.id.desc())
+    stmt = select(t)
     visible = visible_filter(caller)
     if visible is not None:
         stmt = stmt.where(visible)
@@ -189,25 +188,13 @@ def list_letters(
             )
         stmt = stmt.where(t.direction == direction)
     if legal_entity:
-        stmt = stmt.where(t.legal_entity_id == str(parse_id(legal_entity, "legal_entity")))
+        stmt = stmt.where(t.legal_entity_id == str(parse_filter_id(legal_entity, "legal_entity")))
     if counterparty_id:
-        stmt = stmt.where(t.counterparty_id == parse_id(counterparty_id, "counterparty"))
-    after = decode_cursor(cursor)
-    if after:
-        if len(after) != 2:
-            raise InvalidInput("cursor is not valid", [{"loc": ["cursor"], "msg": "not a key"}])
-        try:
-            moment = datetime.fromisoformat(str(after[0]))
-        except ValueError:
-            raise InvalidInput("cursor is not valid", [{"loc": ["cursor"], "msg": "key"}]) from None
-        stmt = stmt.where(tuple_(t.created_at, t.id) < tuple_(moment, parse_id(after[1], "cursor")))
-    rows = list(session.scalars(stmt.limit(size + 1)))
-    page, more = rows[:size], len(rows) > size
+        stmt = stmt.where(t.counterparty_id == parse_filter_id(counterparty_id, "counterparty_id"))
+    page, next_cursor = newest_first(session, stmt, t.created_at, t.id, limit, cursor)
     return {
         "items": [letter_out(r, None, email_job(session, r)).model_dump(mode="json") for r in page],
-        "next_cursor": encode_cursor([page[-1].created_at.isoformat(), str(page[-1].id)])
-        if more
-        else None,
+        "next_cursor": next_cursor,
     }
 
 

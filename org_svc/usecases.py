@@ -23,9 +23,9 @@ from org_svc.repository import (
 )
 from services.auth import ADMIN_ROLE, Identity, require_role
 from services.errors import Conflict, Forbidden, InvalidInput, NotFound
-from services.ids import parse_id
+from services.ids import parse_filter_id, parse_id
 from services.outbox import OutboxWriter
-from services.pagination import clamp_limit, decode_cursor, encode_cursor
+from services.pagination import clamp_limit, contains_pattern, decode_cursor, encode_cursor
 from services.schemas import org as schemas
 
 DIRECTORY_ADMINS = (ADMIN_ROLE,)
@@ -81,14 +81,15 @@ def list_users(
     size = clamp_limit(limit)
     stmt = select(models.User).order_by(models.User.username)
     if department_id:
-        stmt = stmt.where(models.User.department_id == parse_id(department_id, "department"))
+        stmt = stmt.where(
+            models.User.department_id == parse_filter_id(department_id, "department_id")
+        )
     if role:
         stmt = stmt.join(models.UserRole, models.UserRole.user_id == models.User.id).where(
             models.UserRole.role_code == role
         )
     if q:
-        escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        pattern = f"%{escaped}%"
+        pattern = contains_pattern(q)
         stmt = stmt.where(
             models.User.full_name.ilike(pattern) | models.User.username.ilike(pattern)
         )
@@ -232,7 +233,7 @@ def list_absences(
 ) -> list[schemas.Absence]:
     stmt = select(models.Absence).order_by(models.Absence.starts_at)
     if user_id:
-        stmt = stmt.where(models.Absence.user_id == parse_id(user_id, "user"))
+        stmt = stmt.where(models.Absence.user_id == parse_filter_id(user_id, "user_id"))
     if at is not None:
         stmt = stmt.where(models.Absence.starts_at <= at, models.Absence.ends_at > at)
     return [absence_out(a) for a in session.scalars(stmt)]
