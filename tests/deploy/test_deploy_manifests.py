@@ -103,7 +103,17 @@ SECRET_NAME = re.compile(r"(PASSWORD|SECRET|TOKEN|ACCESS_KEY|_URI|DATABASE_URL|P
 
 def run_command(svc: str) -> list[str]:
     if svc == "gateway":
-        return ["uvicorn", "gateway.app:app", "--host", "0.0.0.0", "--port", str(GATEWAY_PORT)]
+        # No access log: GET /api/v1/events carries ?access_token= in its query string.
+        port = str(GATEWAY_PORT)
+        return [
+            "uvicorn",
+            "gateway.app:app",
+            "--host",
+            "0.0.0.0",
+            "--port",
+            port,
+            "--no-access-log",
+        ]
     return ["python", "-m", "services.runner", "run", svc]
 
 
