@@ -11,6 +11,9 @@ fixed number of calls measures, in one run on this machine:
   rpc-me        org.me over the asyncio client: the service's part of GET /api/v1/me
   http-ping     the gateway over HTTP, CONCURRENCY clients, /healthz (no RPC)
   http-me       the gateway over HTTP: token check + org.me RPC + a PostgreSQL read
+  rpc-card      contracts.get_contract over the asyncio client: the service's part of
+                GET /api/v1/contracts/{id} (card row + route instance + progress view)
+  http-card     GET /api/v1/contracts/{id} of a submitted contract, as its author
                 (HTTP load from wrk when it is installed, else from httpx in this process,
                 which then measures mostly httpx itself)
 
@@ -38,6 +41,7 @@ import aio_pika
 import httpx
 from nameko.standalone.rpc import ClusterRpcProxy
 
+from counterparty_svc.testing import legal_entity
 from gateway.rpc import RpcClient
 from org_svc.seed import DEMO_PASSWORD
 from services.devstack import isolated_stack
@@ -252,6 +256,80 @@ def http_with_wrk(base_url: str, seconds: int, concurrency: int) -> tuple[Result
     )
 
 
+def submitted_contract(base_url: str) -> tuple[str, dict[str, str], dict[str, str]]:
+    """A contract in approval, its author's headers and RPC context (for the card read)."""
+    with httpx.Client(base_url=base_url, timeout=30) as client:
+
+        def sign_in(username: str) -> dict[str, str]:
+            answer = client.post(
+                "/api/v1/auth/token", json={"username": username, "password": DEMO_PASSWORD}
+            )
+            answer.raise_for_status()
+            return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+        lawyer, manager = sign_in("lawyer"), sign_in("manager")
+        counterparty = client.post("/api/v1/counterparties", headers=lawyer, json=legal_entity())
+        counterparty.raise_for_status()
+        draft = client.post(
+            "/api/v1/contracts",
+            headers=manager,
+            json={
+                "contract_type": "supply",
+                "subject": "Bench supply",
+                "counterparty_id": counterparty.json()["id"],
+                "amount": "1000.00",
+                "currency": "RUB",
+            },
+        )
+        draft.raise_for_status()
+        contract_id = draft.json()["id"]
+        client.post(
+            f"/api/v1/contracts/{contract_id}/submit", headers=manager, json={}
+        ).raise_for_status()
+        me = client.get("/api/v1/me", headers=manager).json()
+    context = {
+        "user_id": me["id"],
+        "roles": ",".join(me["roles"]),
+        "department_id": me["department_id"],
+    }
+    return contract_id, manager, context
+
+
+async def rpc_card(
+    amqp_uri: str, calls: int, concurrency: int, contract_id: str, context: dict[str, str]
+) -> Result:
+    client = RpcClient(amqp_uri)
+    await client.connect()
+    try:
+        return await run_async(
+            "rpc-card",
+            calls,
+            concurrency,
+            lambda: client.call("contracts", "get_contract", context, contract_id=contract_id),
+        )
+    finally:
+        await client.close()
+
+
+def http_card(
+    base_url: str, contract_id: str, headers: dict[str, str], calls: int, concurrency: int
+) -> Result:
+    url = f"/api/v1/contracts/{contract_id}"
+    if shutil.which("wrk"):
+        return wrk("http-card", base_url + url, headers, 10, concurrency)
+
+    async def load() -> Result:
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30) as client:
+
+            async def one() -> None:
+                (await client.get(url, headers=headers)).raise_for_status()
+
+            return await run_async("http-card", calls, concurrency, one)
+
+    return asyncio.run(load())
+
+
 def report(results: list[Result]) -> str:
     base = {r.name: r for r in results}
     floor_seq = base["raw-amqp-seq"].rate
@@ -273,9 +351,12 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--json", action="store_true", help="also print results as JSON")
     args = parser.parse_args()
-    with isolated_stack("bench") as stack:
+    # Submitting without the statutory documents: the card read is what is measured.
+    flag = {"DOCFLOW_CONTRACTS_DOCUMENTS_POLICY": "flag"}
+    with isolated_stack("bench", extra_env=flag) as stack:
         n = args.calls
         lawyer = asyncio.run(lawyer_context(stack.amqp_uri))
+        contract_id, author, author_context = submitted_contract(stack.gateway_url)
         results = [
             asyncio.run(raw_amqp(stack.amqp_uri, n, 1)),
             proxy_sequential(stack.amqp_uri, n),
@@ -297,6 +378,8 @@ def main() -> None:
                 if shutil.which("wrk")
                 else asyncio.run(http(stack.gateway_url, n, CONCURRENCY))
             ),
+            asyncio.run(rpc_card(stack.amqp_uri, n, CONCURRENCY, contract_id, author_context)),
+            http_card(stack.gateway_url, contract_id, author, n, CONCURRENCY),
         ]
         results[0].name = "raw-amqp-seq"
         print(

@@ -55,6 +55,7 @@ class Contract(Base):
         Index("ix_contracts_created", "created_at", "id"),
         Index("ix_contracts_counterparty", "counterparty_id"),
         Index("ix_contracts_participants", "participants", postgresql_using="gin"),
+        # Trigram indexes for the list's q= search: migration 0004 (they need pg_trgm).
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)

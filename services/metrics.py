@@ -93,3 +93,9 @@ TASK_DECISION_SECONDS = Histogram(
     ["service", "process", "step"],
     buckets=(60, 600, 3600, 4 * 3600, 8 * 3600, 86400, 2 * 86400, 5 * 86400, 14 * 86400),
 )
+
+CONTAINER_RESTARTS = Counter(
+    "docflow_container_restarts_total",
+    "Times the runner started a service's nameko container again after it died",
+    ["service"],
+)

@@ -26,8 +26,13 @@ from prometheus_client import start_http_server  # noqa: E402
 
 from services import logs  # noqa: E402
 from services.config import SERVICES, ServiceSettings  # noqa: E402
+from services.metrics import CONTAINER_RESTARTS  # noqa: E402
 
 log = logging.getLogger("docflow.runner")
+
+#: After the container died, wait this long before starting it again (doubling).
+RESTART_PAUSE_SECONDS = 1.0
+MAX_RESTART_PAUSE_SECONDS = 30.0
 
 
 def load_settings(service_package: str) -> ServiceSettings:
@@ -69,10 +74,10 @@ def run(service_package: str) -> None:
     port = settings.resolved_metrics_port()
     if port:
         start_http_server(port)
-    runner = ServiceRunner(nameko_config(settings))
-    runner.add_service(service_class(service_package))
-
+    config = nameko_config(settings)
+    service = service_class(service_package)
     stopping: list[int] = []
+    current: list[ServiceRunner] = []
 
     def shutdown(signum: int, _frame: Any) -> None:
         # A second signal while stopping must not start a second, competing stop.
@@ -80,13 +85,31 @@ def run(service_package: str) -> None:
             return
         stopping.append(signum)
         log.info("stopping on signal %s", signum)
-        eventlet.spawn_n(runner.stop)
+        eventlet.spawn_n(current[-1].stop)
 
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
-    runner.start()
-    log.info("started", extra={"fields": {"metrics_port": port}})
-    runner.wait()
+    pause = RESTART_PAUSE_SECONDS
+    while True:
+        runner = ServiceRunner(config)
+        runner.add_service(service)
+        current.append(runner)
+        runner.start()
+        log.info("started", extra={"fields": {"metrics_port": port}})
+        try:
+            runner.wait()
+            return  # stopped on a signal
+        except Exception:
+            if stopping:
+                return
+            # nameko stops a container when an entrypoint cannot acknowledge its message
+            # (the broker went away mid-call). Unacknowledged messages are redelivered and
+            # handled idempotently, so starting again loses nothing; exiting would leave
+            # the service down wherever no supervisor restarts it.
+            log.exception("the service container died; starting it again in %.0f s", pause)
+            CONTAINER_RESTARTS.labels(service=service.name).inc()
+            eventlet.sleep(pause)
+            pause = min(pause * 2, MAX_RESTART_PAUSE_SECONDS)
 
 
 def migrate(service_package: str) -> None:

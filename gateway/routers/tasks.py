@@ -18,8 +18,10 @@ from fastapi import APIRouter, Body, Path, Query
 from gateway.deps import Calls
 from gateway.errors import PROBLEM_RESPONSES
 from gateway.rpc import RemoteCallError, ServiceUnavailable
-from services.errors import NotFound
+from services.errors import WIRE_ERRORS, DocflowError, NotFound
 from services.schemas.tasks import (
+    BulkDecisionRequest,
+    BulkDecisionResult,
     DecisionRequest,
     DecisionResult,
     DelegationRequest,
@@ -94,6 +96,36 @@ async def my_tasks(
         items = [t for t in items if bool(t["overdue"]) == overdue]
     items.sort(key=_sort_key)
     return {"items": items, "unavailable": unavailable}
+
+
+@router.post(
+    "/decisions",
+    response_model=BulkDecisionResult,
+    summary="Decide several of my tasks at once",
+    description="Each decision stands alone: one refused (not yours, already decided, a "
+    "missing comment) does not stop the others. `outcomes` gives, in order, the status "
+    "each would have had on its own and, when it went through, the same answer as "
+    "`POST /api/v1/tasks/{id}/decision`.",
+)
+async def decide_many(calls: Calls, body: Annotated[BulkDecisionRequest, Body()]) -> Any:
+    async def one(item: Any) -> dict[str, Any]:
+        data = item.model_dump(mode="json", exclude_none=True)
+        task_id = data.pop("task_id")
+        try:
+            result = await calls(
+                _service_of(task_id), "decide_task", task_id=split_task_id(task_id)[1], data=data
+            )
+        except DocflowError as exc:
+            return {"task_id": task_id, "status": exc.status, "detail": exc.detail}
+        except RemoteCallError as exc:
+            wire = WIRE_ERRORS.get(exc.exc_type)
+            if wire is None:  # not one of ours: the whole request fails as it would alone
+                raise
+            return {"task_id": task_id, "status": wire.status, "detail": exc.detail}
+        return {"task_id": task_id, "status": 200, "result": result}
+
+    # One after another: two decisions on one instance would only conflict.
+    return {"outcomes": [await one(item) for item in body.decisions]}
 
 
 @router.get(

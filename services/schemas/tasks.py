@@ -139,6 +139,42 @@ class TimelineEntry(BaseModel):
     hash: str
 
 
+class BulkDecisionItem(DecisionRequest):
+    task_id: Annotated[str, Field(min_length=3, max_length=200)]
+
+
+class BulkDecisionRequest(BaseModel):
+    """``POST /api/v1/tasks/decisions``: several tasks at once from "my tasks"."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "decisions": [
+                        {"task_id": "contracts:3f0c…:t2", "action": "approve"},
+                        {"task_id": "payments:9a1b…:t1", "action": "approve"},
+                    ]
+                }
+            ]
+        },
+    )
+
+    decisions: Annotated[list[BulkDecisionItem], Field(min_length=1, max_length=50)]
+
+
+class BulkDecisionOutcome(BaseModel):
+    task_id: str
+    #: The HTTP status this decision alone would have had (200, 403, 404, 409, 422…).
+    status: int
+    detail: str | None = None
+    result: DecisionResult | None = None
+
+
+class BulkDecisionResult(BaseModel):
+    outcomes: list[BulkDecisionOutcome]
+
+
 class TaskList(BaseModel):
     items: list[TaskView]
     #: Services that did not answer: their tasks are missing from this list.

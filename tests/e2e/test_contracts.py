@@ -505,3 +505,30 @@ def test_a_delegated_task_is_decided_on_behalf_of_its_holder(
         colleague,
         user_id(people, "sales.head"),
     )
+
+
+def test_several_tasks_are_decided_at_once_each_on_its_own(
+    gateway: httpx.Client, token_for: Headers
+) -> None:
+    first, second = submitted(gateway, token_for), submitted(gateway, token_for)
+    mine = [task_of(gateway, token_for, "sales.head", c["id"]) for c in (first, second)]
+    answer = ok(
+        gateway.post(
+            "/api/v1/tasks/decisions",
+            headers=token_for("sales.head"),
+            json={
+                "decisions": [
+                    {"task_id": mine[0]["id"], "action": "approve"},
+                    {"task_id": mine[1]["id"], "action": "return"},  # no comment: refused
+                    {"task_id": "contracts:nope:t1", "action": "approve"},
+                ]
+            },
+        )
+    )
+    assert [o["status"] for o in answer["outcomes"]] == [200, 422, 404]
+    assert answer["outcomes"][0]["result"]["task"]["state"] == "done"
+    assert (
+        card(gateway, token_for, first["id"])["responsible"]
+        != card(gateway, token_for, second["id"])["responsible"]
+    )
+    assert task_of(gateway, token_for, "sales.head", second["id"])["state"] == "open"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import Any
 
 import jwt
@@ -44,18 +45,20 @@ def forged(**changes: Any) -> str:
 
 
 @pytest.mark.parametrize(
-    ("token", "reason"),
+    ("make", "reason"),
     [
-        (forged(exp=time.time() - 5), "expired"),
-        (forged(secret="someone-elses-secret-0123456789abcdef"), "not valid"),
-        (forged(aud="another-api"), "not valid"),
-        (forged(iss="somebody"), "not valid"),
-        ("not-a-jwt", "not valid"),
+        # Made when the test runs, not at collection: a suite may take longer than a
+        # valid token lives, and "not valid" must not turn into "expired".
+        (lambda: forged(exp=time.time() - 5), "expired"),
+        (lambda: forged(secret="someone-elses-secret-0123456789abcdef"), "not valid"),
+        (lambda: forged(aud="another-api"), "not valid"),
+        (lambda: forged(iss="somebody"), "not valid"),
+        (lambda: "not-a-jwt", "not valid"),
     ],
 )
-def test_bad_tokens_are_refused(token: str, reason: str) -> None:
+def test_bad_tokens_are_refused(make: Callable[[], str], reason: str) -> None:
     with pytest.raises(Unauthenticated, match=reason):
-        identify(token)
+        identify(make())
 
 
 def test_an_unsigned_token_is_refused() -> None:
