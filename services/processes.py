@@ -104,7 +104,7 @@ class ProcessService:
     @idempotent
     def decide_task(self, task_id: str, data: dict[str, Any]) -> dict[str, Any]:
         """Approve, approve with remarks, return, reject or complete; 409 if already decided."""
-        self._visible_task(task_id)
+        loaded, _ = self._visible_task(task_id)
         request = parse(DecisionRequest, data)
         now = self.now()
         applied = self.host.decide(
@@ -119,6 +119,7 @@ class ProcessService:
             outputs=request.outputs,
             expected_version=request.expected_version,
             now=now,
+            loaded=loaded,
         )
         self.on_change(self.db, applied)
         self.db.commit()

@@ -150,9 +150,12 @@ class ProcessHost:
         instance_id: str,
         command: Command | Callable[[Instance], Command],
         now: datetime,
+        loaded: Loaded | None = None,
     ) -> Applied:
-        """Load, handle, save (only if something changed). Conflict if the version moved."""
-        loaded = self.load(session, instance_id)
+        """Load (unless the caller just did), handle, save (only if something changed).
+        Conflict if the version moved since it was loaded."""
+        if loaded is None or loaded.instance.id != instance_id:
+            loaded = self.load(session, instance_id)
         if callable(command):  # a factory: the command depends on the loaded instance
             command = command(loaded.instance)
         route = self.route(loaded.instance.route_id, loaded.instance.route_version)
@@ -176,6 +179,7 @@ class ProcessHost:
         outputs: dict[str, Any],
         expected_version: int | None,
         now: datetime,
+        loaded: Loaded | None = None,
     ) -> Applied:
         instance_id = task_id.partition(":")[0]
 
@@ -194,7 +198,7 @@ class ProcessHost:
                 task_id, actor_id, action, comment, reason_code, outputs, expected_version
             )
 
-        applied = self.apply(session, events, org, instance_id, command, now)
+        applied = self.apply(session, events, org, instance_id, command, now, loaded)
         task = applied.instance.tasks[task_id]
         metrics.TASK_DECISION_SECONDS.labels(
             self.service, applied.before.process, task.step_id
