@@ -23,6 +23,7 @@ from gateway.routers import (
     me,
     notifications,
     org,
+    payments,
     tasks,
 )
 from gateway.routers.events import EventHub
@@ -86,6 +87,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         files,
         contracts,
         letters,
+        payments,
         tasks,
         notifications,
         events,

@@ -41,6 +41,7 @@ WORKFLOW_EVENTS = (
 SUBSCRIPTIONS: tuple[tuple[str, str], ...] = (
     *((source, event) for source in WORKFLOW_SOURCES for event in WORKFLOW_EVENTS),
     ("payments", "payment.paid"),
+    ("payments", "payment_request.documents_requested"),
     ("mail", "letter.registered"),
 )
 
@@ -108,6 +109,8 @@ def recipients(event_type: str, data: Mapping[str, Any]) -> list[Recipient]:
         add(_people(data.get("initiator_id")), "paid", "initiator")
     elif event_type == "letter.registered":
         add(_people(data.get("responsible_id")), "letter", "responsible")
+    elif event_type == "payment_request.documents_requested":
+        add(_people(data.get("initiator_id")), "documents", "initiator")
     return found
 
 
@@ -123,7 +126,7 @@ def participants(data: Mapping[str, Any]) -> set[str]:
 
 def card_of(event_type: str, data: Mapping[str, Any]) -> tuple[str, str] | None:
     """(process, card id) the event is about, if it says."""
-    if event_type == "payment.paid":
+    if event_type in ("payment.paid", "payment_request.documents_requested"):
         process, card = data.get("process") or "payment_request", data.get("request_id")
     elif event_type == "letter.registered":
         direction = data.get("direction")

@@ -23,6 +23,7 @@ Kind = Literal[
     "completion",
     "paid",
     "letter",
+    "documents",
 ]
 KINDS: tuple[Kind, ...] = (
     "assignment",
@@ -34,6 +35,7 @@ KINDS: tuple[Kind, ...] = (
     "completion",
     "paid",
     "letter",
+    "documents",
 )
 #: Push channels a person may choose; the in-app inbox always gets everything.
 PushChannel = Literal["email", "telegram"]

@@ -58,14 +58,9 @@ NOT_AS_ADMIN = {
     ("POST", "/api/v1/counterparties/import"),
 }
 
-#: Violations found and reported to the owners of code this suite may not change;
-#: (operation, failure code, status). Anything else found fails the test.
-KNOWN: set[tuple[str, str, int]] = {
-    # A malformed id in a list filter (``?counterparty_id=k``) is answered 404 where
-    # the schema says 200 or 422 (services/ids.parse_filter_id gives 422; payments
-    # does not use it yet).
-    ("GET /api/v1/payment-requests", "ST103", 404),
-}
+#: Violations found and not fixed yet, as (operation, failure code, status); anything
+#: else found fails the test. None are known now.
+KNOWN: set[tuple[str, str, int]] = set()
 
 CHECKS = [
     not_a_server_error,

@@ -55,6 +55,11 @@ def at(moment: str) -> datetime:
         ("instance.rejected", {"initiator_id": "i"}, [("i", "rejection", "initiator")]),
         ("instance.completed", {"initiator_id": "i"}, [("i", "completion", "initiator")]),
         ("payment.paid", {"initiator_id": "i"}, [("i", "paid", "initiator")]),
+        (
+            "payment_request.documents_requested",
+            {"initiator_id": "i", "actor_id": "f"},
+            [("i", "documents", "initiator")],
+        ),
         ("letter.registered", {"responsible_id": "r"}, [("r", "letter", "responsible")]),
     ],
 )
@@ -95,7 +100,8 @@ def test_participants_and_the_card_come_from_any_event_shape() -> None:
 def test_every_subscription_is_a_known_source_and_event() -> None:
     assert ("contracts", "task.assigned") in rules.SUBSCRIPTIONS
     assert ("mail", "letter.registered") in rules.SUBSCRIPTIONS
-    assert len(set(rules.SUBSCRIPTIONS)) == len(rules.SUBSCRIPTIONS) == 23
+    assert ("payments", "payment_request.documents_requested") in rules.SUBSCRIPTIONS
+    assert len(set(rules.SUBSCRIPTIONS)) == len(rules.SUBSCRIPTIONS) == 24
 
 
 # --- preferences ---------------------------------------------------------------------

@@ -93,6 +93,12 @@ def test_payment_and_letter_texts() -> None:
     assert "Зарегистрировано исходящее письмо № ИСХ-7" in letter.body
 
 
+def test_a_request_for_documents_tells_the_initiator_what_is_needed() -> None:
+    text = render("documents", ctx(comment="Счёт с печатью поставщика"))
+    assert text.title.startswith("Запрошены документы: ")
+    assert "Что нужно: Счёт с печатью поставщика" in text.body
+
+
 def test_unknown_and_missing_fields_do_not_break_a_text() -> None:
     data = {"process": "payment_request", "request_id": "abcdef0123", "extra": [1, 2]}
     text = render(

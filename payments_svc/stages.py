@@ -1,0 +1,256 @@
+"""Frozen (Заморозка) and Documents requested (Запрос документов): pauses of a
+payment request's route.
+
+While a request is paused nobody decides on it (``usecases.on_change`` refuses
+a decision with 409) and nobody is nagged: its pending route timers (deadline,
+"not started" checks, reminder, escalation) are taken out of
+``workflow_timers`` and kept on the card. Resuming puts them back, each moved
+later by the working time the request spent paused, so the watch goes on where
+it stopped instead of firing everything at once.
+
+The engine counts the "not started" chain from the task's creation; after a
+long pause the links that follow the first restored one may come due together.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from payments_svc import domain, models
+from payments_svc.usecases import Directory, check_file, label, load, mirror
+from services import timers
+from services.auth import Identity
+from services.calendar import BusinessCalendar
+from services.errors import Conflict, Forbidden
+from services.outbox import OutboxWriter
+from services.schemas import payments as schemas
+from services.workflow.host import ProcessHost
+
+ACTIVE = ("in_approval", "in_payment")
+
+
+def hold_timers(session: Session, row: models.PaymentRequest, now: datetime) -> None:
+    assert row.instance_id is not None
+    held = [
+        {
+            "kind": t.kind,
+            "fire_at": t.fire_at.isoformat(),
+            "payload": t.payload,
+        }
+        for t in timers.pending(session, row.instance_id)
+    ]
+    timers.cancel(session, row.instance_id, now=now)
+    row.held_timers = held
+
+
+def restore_timers(
+    session: Session,
+    calendar: BusinessCalendar,
+    row: models.PaymentRequest,
+    paused_at: datetime,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """Put the held timers back, later by the working time spent paused."""
+    assert row.instance_id is not None
+    restored = []
+    for held in row.held_timers or []:
+        original = datetime.fromisoformat(held["fire_at"])
+        left = calendar.working_time_between(paused_at, original)
+        moment = now if left <= timedelta(0) else calendar.add_working_time(now, left)
+        moment = max(moment, original)
+        timers.schedule(session, row.instance_id, held["kind"], moment, held["payload"])
+        restored.append({"kind": held["kind"], "was": held["fire_at"], "now": moment.isoformat()})
+    row.held_timers = []
+    return restored
+
+
+def _log(
+    session: Session,
+    row: models.PaymentRequest,
+    action: str,
+    actor: str,
+    now: datetime,
+    comment: str | None,
+    data: dict[str, Any] | None = None,
+) -> None:
+    session.add(
+        models.StageEntry(
+            request_id=row.id,
+            at=now,
+            action=action,
+            actor_id=actor,
+            comment=comment,
+            data=data or {},
+        )
+    )
+
+
+def _may_pause(caller: Identity, row: models.PaymentRequest) -> bool:
+    return bool(caller.roles & domain.STAGE_ROLES) or caller.user_id in row.responsible
+
+
+def _loaded(session: Session, caller: Identity, request_id: str) -> models.PaymentRequest:
+    row = load(session, caller, request_id, lock=True)
+    return row
+
+
+def _pause(
+    session: Session,
+    caller: Identity,
+    host: ProcessHost,
+    request_id: str,
+    stage: str,
+    comment: str,
+    now: datetime,
+) -> models.PaymentRequest:
+    row = _loaded(session, caller, request_id)
+    if not _may_pause(caller, row):
+        raise Forbidden(
+            "only the people who must act on the request, finance and management pause it"
+        )
+    if row.stage is not None or row.status not in ACTIVE:
+        raise Conflict(
+            f"the request is {row.status}; only a request in approval or payment is paused",
+            [{"loc": ["status"], "msg": row.status}],
+        )
+    hold_timers(session, row, now)
+    row.stage, row.stage_since, row.stage_by, row.stage_comment = (
+        stage,
+        now,
+        caller.user_id,
+        comment,
+    )
+    assert row.instance_id is not None
+    mirror(row, host.load(session, row.instance_id).instance)
+    _log(
+        session,
+        row,
+        f"{stage}",
+        caller.user_id,
+        now,
+        comment,
+        {"held_timers": len(row.held_timers)},
+    )
+    row.version += 1
+    session.flush()
+    return row
+
+
+def _resume(
+    session: Session,
+    host: ProcessHost,
+    row: models.PaymentRequest,
+    actor: str,
+    action: str,
+    now: datetime,
+    comment: str | None,
+    data: dict[str, Any] | None = None,
+) -> models.PaymentRequest:
+    assert row.instance_id is not None and row.stage_since is not None
+    restored = restore_timers(session, host.engine.calendar, row, row.stage_since, now)
+    paused = host.engine.calendar.working_time_between(row.stage_since, now)
+    row.stage = row.stage_since = row.stage_by = row.stage_comment = None
+    mirror(row, host.load(session, row.instance_id).instance)
+    _log(
+        session,
+        row,
+        action,
+        actor,
+        now,
+        comment,
+        {
+            **(data or {}),
+            "paused_working_minutes": int(paused.total_seconds() // 60),
+            "timers": restored,
+        },
+    )
+    row.version += 1
+    session.flush()
+    return row
+
+
+def freeze(
+    session: Session,
+    caller: Identity,
+    host: ProcessHost,
+    request_id: str,
+    comment: str,
+    now: datetime,
+) -> models.PaymentRequest:
+    return _pause(session, caller, host, request_id, "frozen", comment, now)
+
+
+def unfreeze(
+    session: Session,
+    caller: Identity,
+    host: ProcessHost,
+    request_id: str,
+    comment: str,
+    now: datetime,
+) -> models.PaymentRequest:
+    row = _loaded(session, caller, request_id)
+    if row.stage != "frozen":
+        raise Conflict("the request is not frozen", [{"loc": ["status"], "msg": row.status}])
+    if not (caller.roles & domain.STAGE_ROLES or caller.user_id == row.stage_by):
+        raise Forbidden("the person who froze the request, finance or management unfreeze it")
+    return _resume(session, host, row, caller.user_id, "unfrozen", now, comment)
+
+
+def request_documents(
+    session: Session,
+    caller: Identity,
+    events: OutboxWriter,
+    host: ProcessHost,
+    request_id: str,
+    comment: str,
+    now: datetime,
+) -> models.PaymentRequest:
+    row = _pause(session, caller, host, request_id, "documents_requested", comment, now)
+    card = label(row)
+    events.add(
+        session,
+        "payment_request.documents_requested",
+        schemas.DocumentsRequested(
+            request_id=str(row.id),
+            initiator_id=row.initiator_id,
+            actor_id=caller.user_id,
+            comment=comment,
+            title=card.title,
+            link=card.link,
+        ).model_dump(mode="json"),
+    )
+    return row
+
+
+def provide_documents(
+    session: Session,
+    caller: Identity,
+    host: ProcessHost,
+    directory: Directory,
+    request_id: str,
+    data: schemas.ProvideDocuments,
+    now: datetime,
+) -> models.PaymentRequest:
+    row = _loaded(session, caller, request_id)
+    if row.stage != "documents_requested":
+        raise Conflict(
+            "no documents were requested for this request", [{"loc": ["status"], "msg": row.status}]
+        )
+    if caller.user_id != row.initiator_id and not caller.has_role("admin"):
+        raise Forbidden("the initiator provides the requested documents")
+    for index, file_id in enumerate(data.file_ids):
+        check_file(directory, file_id, ["file_ids", index])
+    row.document_file_ids = [*row.document_file_ids, *data.file_ids]
+    return _resume(
+        session,
+        host,
+        row,
+        caller.user_id,
+        "documents_provided",
+        now,
+        data.comment,
+        {"file_ids": list(data.file_ids)},
+    )
