@@ -25,6 +25,7 @@ from services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from services.ids import parse_filter_id, parse_id
 from services.outbox import OutboxWriter
 from services.pagination import contains_pattern, newest_first
+from services.references import display_name, require_counterparty, require_files
 from services.schemas import contracts as schemas
 from services.workflow.commands import Resubmit
 from services.workflow.host import Applied, ProcessHost
@@ -101,29 +102,6 @@ def contract_out(row: models.Contract, process: dict[str, Any] | None = None) ->
     )
 
 
-def _check_files(directory: Directory, file_ids: list[str]) -> None:
-    """Every attached file must exist in the archive and be readable by the caller."""
-    for index, file_id in enumerate(file_ids):
-        try:
-            directory.file(file_id)
-        except NotFound:
-            raise InvalidInput(
-                f"file {file_id} is not in the archive (or not yours to attach)",
-                [{"loc": ["file_ids", index], "msg": "unknown file"}],
-            ) from None
-
-
-def _counterparty_name(directory: Directory, counterparty_id: str) -> str:
-    try:
-        card = directory.counterparty(counterparty_id)
-    except NotFound:
-        raise InvalidInput(
-            f"counterparty {counterparty_id} does not exist",
-            [{"loc": ["counterparty_id"], "msg": "unknown counterparty"}],
-        ) from None
-    return str(card.get("short_name") or card.get("full_name"))
-
-
 def create_contract(
     session: Session,
     caller: Identity,
@@ -137,8 +115,8 @@ def create_contract(
             "the contract needs a department: yours is not known, name one",
             [{"loc": ["department_id"], "msg": "required"}],
         )
-    name = _counterparty_name(directory, new.counterparty_id)
-    _check_files(directory, new.file_ids)
+    name = display_name(require_counterparty(directory.counterparty, new.counterparty_id))
+    require_files(directory.file, ((["file_ids", i], f) for i, f in enumerate(new.file_ids)))
     row = models.Contract(
         number=new.number,
         contract_type=new.contract_type,
@@ -188,7 +166,8 @@ def update_contract(
         )
     changes = patch.model_dump(exclude_unset=True)
     if "file_ids" in changes:
-        _check_files(directory, changes["file_ids"] or [])
+        ids = changes["file_ids"] or []
+        require_files(directory.file, ((["file_ids", i], f) for i, f in enumerate(ids)))
     for name, value in changes.items():
         if value is None and name in ("contract_type", "subject", "amount", "currency", "route_id"):
             raise InvalidInput(f"{name} cannot be emptied", [{"loc": [name], "msg": "required"}])

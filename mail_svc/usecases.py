@@ -27,6 +27,7 @@ from services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from services.ids import parse_filter_id, parse_id
 from services.outbox import OutboxWriter
 from services.pagination import newest_first
+from services.references import display_name, require_counterparty, require_files
 from services.schemas import letters as schemas
 from services.workflow.commands import AddReviewer, Resubmit
 from services.workflow.host import Applied, ProcessHost
@@ -212,16 +213,6 @@ def _legal_entity_name(directory: Directory, legal_entity_id: str) -> str:
     )
 
 
-def _counterparty(directory: Directory, counterparty_id: str) -> dict[str, Any]:
-    try:
-        return directory.counterparty(counterparty_id)
-    except NotFound:
-        raise InvalidInput(
-            f"counterparty {counterparty_id} does not exist",
-            [{"loc": ["counterparty_id"], "msg": "unknown counterparty"}],
-        ) from None
-
-
 def _person(directory: Directory, user_id: str, field: str) -> dict[str, Any]:
     try:
         user = directory.user(user_id)
@@ -233,22 +224,6 @@ def _person(directory: Directory, user_id: str, field: str) -> dict[str, Any]:
             [{"loc": [field], "msg": "unknown or inactive employee"}],
         )
     return user
-
-
-def _check_files(directory: Directory, files: list[tuple[list[Any], str]]) -> None:
-    """Every attached file must be in the archive and readable by the caller."""
-    for loc, file_id in files:
-        try:
-            directory.file(file_id)
-        except NotFound:
-            raise InvalidInput(
-                f"file {file_id} is not in the archive (or not yours to attach)",
-                [{"loc": loc, "msg": "unknown file"}],
-            ) from None
-
-
-def _name(card: dict[str, Any]) -> str:
-    return str(card.get("short_name") or card.get("full_name"))
 
 
 def _emails(card: dict[str, Any]) -> list[str]:
@@ -373,10 +348,10 @@ def register_incoming(
     if not domain.may_register_incoming(caller):
         raise Forbidden("incoming letters are registered by the office manager or a lawyer")
     entity = _legal_entity_name(ctx.directory, new.legal_entity_id)
-    counterparty = _counterparty(ctx.directory, new.counterparty_id)
+    counterparty = require_counterparty(ctx.directory.counterparty, new.counterparty_id)
     responsible = _person(ctx.directory, new.responsible_id, "responsible_id")
-    _check_files(
-        ctx.directory,
+    require_files(
+        ctx.directory.file,
         [(["scan_file_id"], new.scan_file_id)]
         + [(["file_ids", i], f) for i, f in enumerate(new.file_ids)],
     )
@@ -386,7 +361,7 @@ def register_incoming(
         legal_entity_id=str(uuid.UUID(new.legal_entity_id)),
         legal_entity_name=entity,
         counterparty_id=uuid.UUID(new.counterparty_id),
-        counterparty_name=_name(counterparty),
+        counterparty_name=display_name(counterparty),
         counterparty_category=str(counterparty["category"]),
         subject=new.subject,
         document_number=new.document_number,
@@ -422,10 +397,10 @@ def create_outgoing(
     now: datetime,
 ) -> models.Letter:
     entity = _legal_entity_name(ctx.directory, new.legal_entity_id)
-    counterparty = _counterparty(ctx.directory, new.counterparty_id)
+    counterparty = require_counterparty(ctx.directory.counterparty, new.counterparty_id)
     executor = _person(ctx.directory, new.executor_id or caller.user_id, "executor_id")
-    _check_files(
-        ctx.directory,
+    require_files(
+        ctx.directory.file,
         [(["letter_file_id"], new.letter_file_id)]
         + [(["file_ids", i], f) for i, f in enumerate(new.file_ids)],
     )
@@ -448,7 +423,7 @@ def create_outgoing(
         legal_entity_id=str(uuid.UUID(new.legal_entity_id)),
         legal_entity_name=entity,
         counterparty_id=uuid.UUID(new.counterparty_id),
-        counterparty_name=_name(counterparty),
+        counterparty_name=display_name(counterparty),
         counterparty_category=str(counterparty["category"]),
         subject=new.subject,
         control_date=new.control_date,
@@ -486,7 +461,7 @@ def start_reply(
     received = incoming.received_date.strftime("%d.%m.%Y") if incoming.received_date else ""
     subject = f"Ответ на вх. № {number} от {received}: {incoming.subject}"[:500]
     base = incoming.control_date or now.date()
-    counterparty = _counterparty(ctx.directory, str(incoming.counterparty_id))
+    counterparty = require_counterparty(ctx.directory.counterparty, str(incoming.counterparty_id))
     row = models.Letter(
         id=uuid.uuid4(),
         direction="outgoing",
@@ -556,7 +531,9 @@ def _outgoing_steps(
 ) -> None:
     prepared = domain.completed_outputs(instance, "preparation")
     if prepared is not None and row.letter_file_id is None:
-        _check_files(ctx.directory, [(["outputs", "letter_file"], str(prepared["letter_file"]))])
+        require_files(
+            ctx.directory.file, [(["outputs", "letter_file"], str(prepared["letter_file"]))]
+        )
         row.letter_file_id = str(prepared["letter_file"])
     registered = domain.completed_outputs(instance, "registration") is not None
     if registered and row.journal_number is None:
@@ -625,7 +602,7 @@ def resubmit(
     if row.status != "returned":
         raise Conflict(f"the letter is {row.status}; only a returned one is resubmitted")
     if request.letter_file_id:
-        _check_files(ctx.directory, [(["letter_file_id"], request.letter_file_id)])
+        require_files(ctx.directory.file, [(["letter_file_id"], request.letter_file_id)])
         row.letter_file_id = request.letter_file_id
     loaded = _loaded(ctx, session, row)
     applied = ctx.host.apply(

@@ -20,12 +20,13 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from payments_svc import domain, models
-from payments_svc.usecases import Directory, check_file, label, load, mirror
+from payments_svc.usecases import Directory, label, load, mirror
 from services import timers
 from services.auth import Identity
 from services.calendar import BusinessCalendar
 from services.errors import Conflict, Forbidden
 from services.outbox import OutboxWriter
+from services.references import require_file
 from services.schemas import payments as schemas
 from services.workflow.host import ProcessHost
 
@@ -242,7 +243,7 @@ def provide_documents(
     if caller.user_id != row.initiator_id and not caller.has_role("admin"):
         raise Forbidden("the initiator provides the requested documents")
     for index, file_id in enumerate(data.file_ids):
-        check_file(directory, file_id, ["file_ids", index])
+        require_file(directory.file, file_id, ["file_ids", index])
     row.document_file_ids = [*row.document_file_ids, *data.file_ids]
     return _resume(
         session,

@@ -27,6 +27,7 @@ from services.errors import Conflict, InvalidInput, NotFound
 from services.ids import parse_filter_id, parse_id
 from services.outbox import OutboxWriter
 from services.pagination import newest_first
+from services.references import display_name, require_counterparty, require_file
 from services.schemas import payments as schemas
 from services.workflow.host import Applied, ProcessHost
 from services.workflow.model import Instance, OrgLookup
@@ -78,27 +79,6 @@ def legal_entity(directory: Directory, entity_id: str | None, loc: str) -> dict[
     raise InvalidInput(
         f"legal entity {entity_id} does not exist", [{"loc": [loc], "msg": "unknown legal entity"}]
     )
-
-
-def check_file(directory: Directory, file_id: str, loc: list[Any]) -> None:
-    try:
-        directory.file(file_id)
-    except NotFound:
-        raise InvalidInput(
-            f"file {file_id} is not in the archive (or not yours to attach)",
-            [{"loc": loc, "msg": "unknown file"}],
-        ) from None
-
-
-def counterparty_name(directory: Directory, counterparty_id: str) -> str:
-    try:
-        card = directory.counterparty(counterparty_id)
-    except NotFound:
-        raise InvalidInput(
-            f"counterparty {counterparty_id} does not exist",
-            [{"loc": ["counterparty_id"], "msg": "unknown counterparty"}],
-        ) from None
-    return str(card.get("short_name") or card.get("full_name"))
 
 
 # --- cards --------------------------------------------------------------------------
@@ -206,8 +186,8 @@ def create_request(
             "your department is not known: the request needs one for its approval",
             [{"loc": ["department_id"], "msg": "required"}],
         )
-    name = counterparty_name(directory, new.counterparty_id)
-    check_file(directory, new.invoice_file_id, ["invoice_file_id"])
+    name = display_name(require_counterparty(directory.counterparty, new.counterparty_id))
+    require_file(directory.file, new.invoice_file_id, ["invoice_file_id"])
     entity = legal_entity(directory, new.legal_entity_id, "legal_entity_id")
     if new.replaces_id is not None:
         replaced = session.get(models.PaymentRequest, uuid.UUID(new.replaces_id))
@@ -311,7 +291,9 @@ def on_change(
     order = domain.completed_outputs(instance, "payment", subtask=True)
     if order and row.payment_order_file_id is None:
         if directory is not None:
-            check_file(directory, order["payment_order_file"], ["outputs", "payment_order_file"])
+            require_file(
+                directory.file, order["payment_order_file"], ["outputs", "payment_order_file"]
+            )
         row.payment_order_file_id = order["payment_order_file"]
     if instance.state == "rejected" and row.rejection_comment is None:
         row.rejection_reason, row.rejection_comment = domain.rejection(instance)
