@@ -16,20 +16,25 @@ from datetime import UTC, datetime
 from typing import Any
 
 from nameko.events import event_handler
+from nameko.timer import timer
 
-from notify_svc import rules, usecases
+from notify_svc import rules, telegram_links, usecases
 from notify_svc.dependencies import DeliverySender, OrgPeople, OrgProxy, SettingsProvider
 from notify_svc.settings import Settings
 from services.base import ServiceBase
 from services.entrypoints import rpc
+from services.errors import Unavailable
 from services.idempotency import idempotent
 from services.schemas import notify as schemas
+from services.telegram import TelegramClient, TelegramError
 from services.validation import parse
 
 log = logging.getLogger(__name__)
 
 #: Pause before a failed event goes back to the queue, so an outage is not a busy loop.
 REQUEUE_PAUSE_SECONDS = 1.0
+#: How often the bot's updates are read (people linking their chat wait at most this).
+TELEGRAM_POLL_SECONDS = 5
 
 
 class NotifyService(ServiceBase):
@@ -106,12 +111,41 @@ class NotifyService(ServiceBase):
         self.db.commit()
         return out.model_dump(mode="json")
 
+    @rpc
+    def telegram_link(self) -> dict[str, Any]:
+        """A one-time ``t.me/<bot>?start=<token>`` link that ties the caller's chat."""
+        if not self.sender.telegram_enabled:
+            raise Unavailable("Telegram is not configured here")
+        out = telegram_links.new_link(
+            self.db, self.caller, self.sender.telegram_settings.bot_username, self._now()
+        )
+        self.db.commit()
+        return out
+
     # --- timers -----------------------------------------------------------------------
 
+    def _poll_telegram(self, now: datetime) -> int:
+        if not self.sender.telegram_enabled:
+            return 0
+        assert self.sender.database.sessionmaker is not None
+        client = TelegramClient(self.sender.telegram_settings)
+        try:
+            return telegram_links.poll(self.sender.database.sessionmaker, client, now)
+        except TelegramError:
+            log.warning("Telegram updates not read this round", exc_info=True)
+            return 0
+
+    @timer(interval=TELEGRAM_POLL_SECONDS)  # type: ignore[untyped-decorator]
+    def poll_telegram(self) -> None:
+        """Chats linked by ``/start <token>`` (the bot's updates, read without waiting)."""
+        self._poll_telegram(self._now())
+
     def sweep_due(self, now: datetime) -> int:
-        """Part of ``run_timers``: send what is due at ``now`` (simulated time in tests)."""
+        """Part of ``run_timers``: send what is due at ``now`` (simulated time in tests),
+        after reading the bot's updates."""
+        linked = self._poll_telegram(now)
         self.sender.refresh_calendar(self.org.calendar_overrides)
-        return self.sender.send_due(now)
+        return linked + self.sender.send_due(now)
 
 
 def _handler(source: str, event_type: str) -> Callable[[NotifyService, Any], None]:

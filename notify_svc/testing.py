@@ -85,6 +85,13 @@ class TelegramStub:
         found: list[dict[str, Any]] = answer.json()["messages"]
         return found
 
+    def person_writes(self, chat_id: str, text: str) -> dict[str, Any]:
+        """Someone sends the bot ``text`` from ``chat_id`` (the bot reads it by getUpdates)."""
+        answer = httpx.post(f"{self.base}/_stub/updates", json={"chat_id": chat_id, "text": text})
+        answer.raise_for_status()
+        update: dict[str, Any] = answer.json()["result"]
+        return update
+
     def mode(self, **mode: Any) -> dict[str, Any]:
         answer = httpx.post(f"{self.base}/_stub/mode", json=mode)
         answer.raise_for_status()

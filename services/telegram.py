@@ -1,5 +1,5 @@
-"""Telegram Bot API: a client for ``sendMessage``, and the local stand-in the dev run and
-the tests use.
+"""Telegram Bot API: a client for ``sendMessage`` and ``getUpdates``, and the local
+stand-in the dev run and the tests use.
 
 The client speaks the real Bot API: ``POST {base}/bot<token>/sendMessage`` with a JSON
 body; Telegram answers ``{"ok": true, "result": {...}}`` or ``{"ok": false,
@@ -13,14 +13,16 @@ caller must tell apart, and why:
   retrying will not help; the person has to press /start again or fix the chat id.
 
 Settings (environment): ``DOCFLOW_TELEGRAM_API_URL`` (``https://api.telegram.org`` in
-production) and ``DOCFLOW_TELEGRAM_BOT_TOKEN``. Where no API URL is configured, the
-stand-in is started (``services/standins.py``).
+production), ``DOCFLOW_TELEGRAM_BOT_TOKEN`` and ``DOCFLOW_TELEGRAM_BOT_USERNAME``.
+Where no API URL is configured, the stand-in is started (``services/standins.py``).
 
-The stand-in is NOT Telegram. It answers ``sendMessage`` and ``getMe`` for its one
-token like the Bot API does, and keeps what it was sent. Test controls under
+The stand-in is NOT Telegram. It answers ``sendMessage``, ``getUpdates`` and ``getMe``
+for its one token like the Bot API does, and keeps what it was sent. Test controls under
 ``/_stub/`` (never part of the Bot API): ``GET /_stub/messages`` (``?chat_id=``),
 ``POST /_stub/mode`` (``{"down": bool, "fail_next": n, "fail_status": 500|429,
-"retry_after": s}``; down drops connections unanswered), ``POST /_stub/reset``.
+"retry_after": s}``; down drops connections unanswered), ``POST /_stub/updates``
+(``{"chat_id", "text"}``: a person writes to the bot; ``getUpdates`` returns it),
+``POST /_stub/reset``.
 Run: ``python -m services.telegram --port 8092``.
 """
 
@@ -51,6 +53,8 @@ class TelegramSettings(BaseSettings):
     #: Empty: Telegram is not configured and nothing is sent there.
     api_url: str = ""
     bot_token: str = ""
+    #: The bot's @username: linking a person's chat goes through t.me/<username>?start=<token>.
+    bot_username: str = "docflow_bot"
     connect_timeout: float = 3.0
     read_timeout: float = 10.0
 
@@ -136,6 +140,18 @@ class TelegramClient:
         chat = (result or {}).get("chat") or {}
         return SentMessage(int((result or {}).get("message_id") or 0), str(chat.get("id", "")))
 
+    def get_updates(self, offset: int | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """``getUpdates`` without waiting: messages people sent the bot since ``offset``.
+
+        Passing the last ``update_id`` + 1 as the next offset tells Telegram the
+        earlier ones were handled (it then forgets them).
+        """
+        payload: dict[str, Any] = {"timeout": 0, "limit": limit, "allowed_updates": ["message"]}
+        if offset is not None:
+            payload["offset"] = offset
+        result = self.call("getUpdates", payload)
+        return list(result or [])
+
 
 # --- the stand-in ----------------------------------------------------------------
 
@@ -151,6 +167,8 @@ class StubState:
         self.retry_after = 1
         self.requests = 0
         self.next_id = 1
+        #: Messages "people" sent the bot (``POST /_stub/updates``), for ``getUpdates``.
+        self.updates: list[dict[str, Any]] = []
 
 
 def make_handler(state: StubState) -> type[BaseHTTPRequestHandler]:
@@ -209,8 +227,25 @@ def make_handler(state: StubState) -> type[BaseHTTPRequestHandler]:
                     state.retry_after = int(data.get("retry_after", state.retry_after))
                     self._send(200, {"down": state.down, "fail_next": state.fail_next})
                 return
+            if path == "/_stub/updates":
+                with state.lock:
+                    update = {
+                        "update_id": 1000 + len(state.updates),
+                        "message": {
+                            "message_id": state.next_id,
+                            "date": int(time.time()),
+                            "chat": {"id": int(data["chat_id"]), "type": "private"},
+                            "from": {"id": int(data["chat_id"]), "is_bot": False},
+                            "text": str(data.get("text", "")),
+                        },
+                    }
+                    state.next_id += 1
+                    state.updates.append(update)
+                    self._send(200, {"ok": True, "result": update})
+                return
             if path == "/_stub/reset":
                 with state.lock:
+                    state.updates.clear()
                     state.messages.clear()
                     state.down, state.fail_next, state.requests = False, 0, 0
                     self._send(200, {"ok": True})
@@ -241,6 +276,13 @@ def make_handler(state: StubState) -> type[BaseHTTPRequestHandler]:
                 self._send(200, {"ok": True, "result": bot})
             elif method == "sendMessage":
                 self._send_message(data)
+            elif method == "getUpdates":
+                offset = int(data.get("offset") or 0)
+                with state.lock:
+                    # Like Telegram: an offset confirms (and drops) every earlier update.
+                    state.updates = [u for u in state.updates if u["update_id"] >= offset]
+                    found = state.updates[: int(data.get("limit") or 100)]
+                self._send(200, {"ok": True, "result": found})
             else:
                 self._fail(404, "Not Found: method not found")
 

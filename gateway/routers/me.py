@@ -11,7 +11,7 @@ from gateway.auth import issue_token
 from gateway.deps import Calls, Settings
 from gateway.errors import PROBLEM_RESPONSES
 from services.errors import NotFound
-from services.schemas.notify import ChannelSettings, ChannelSettingsUpdate
+from services.schemas.notify import ChannelSettings, ChannelSettingsUpdate, TelegramLink
 from services.schemas.org import User
 
 router = APIRouter(prefix="/api/v1", tags=["me"])
@@ -83,3 +83,16 @@ async def get_channels(calls: Calls) -> Any:
 async def set_channels(calls: Calls, body: Annotated[ChannelSettingsUpdate, Body()]) -> Any:
     data = body.model_dump(mode="json", exclude_unset=True)
     return await calls("notify", "set_channels", data=data)
+
+
+@router.post(
+    "/me/telegram-link",
+    response_model=TelegramLink,
+    summary="A one-time Telegram link that ties the caller's chat to their notifications",
+    description="Open `url` (t.me/<bot>?start=<token>) and press Start: the bot receives "
+    "`/start <token>` and from then on messages go to that chat. The token works once, "
+    "within an hour. 503 where Telegram is not configured.",
+    responses={401: PROBLEM_RESPONSES[401]},
+)
+async def telegram_link(calls: Calls) -> Any:
+    return await calls("notify", "telegram_link")

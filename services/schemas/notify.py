@@ -176,3 +176,23 @@ class CardChanged(BaseModel):
     event_type: str
     occurred_at: str | None = None
     extra: dict[str, Any] = Field(default_factory=dict)
+
+
+class TelegramLink(BaseModel):
+    """``POST /api/v1/me/telegram-link``: open ``url`` and press Start in Telegram."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "url": "https://t.me/docflow_bot?start=q3V9xM0c5L2nB8tR1wYzA4kD6fH7jE2s",
+                    "token": "q3V9xM0c5L2nB8tR1wYzA4kD6fH7jE2s",
+                    "expires_at": "2026-11-23T16:00:00+00:00",
+                }
+            ]
+        }
+    )
+
+    url: str
+    token: str
+    expires_at: datetime

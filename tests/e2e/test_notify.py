@@ -298,3 +298,30 @@ def test_the_live_feed_needs_a_valid_token(
     assert feeds(params={"access_token": "not-a-jwt"}).status == 401
     answer = gateway.get("/api/v1/events")
     assert answer.status_code == 401 and answer.headers["content-type"] == PROBLEM
+
+
+def test_a_person_links_their_telegram_chat_by_pressing_start(
+    gateway: httpx.Client, token_for: Headers, suite: Stack
+) -> None:
+    telegram = TelegramStub(suite)
+    link = gateway.post("/api/v1/me/telegram-link", headers=token_for("accountant"))
+    assert link.status_code == 200, link.text
+    body = link.json()
+    assert body["url"] == f"https://t.me/docflow_bot?start={body['token']}"
+    chat = new_chat_id()
+    # A stranger's /start with a made-up token and the right one from the person's phone.
+    telegram.person_writes(new_chat_id(), "/start not-a-token-we-ever-gave-out")
+    telegram.person_writes(chat, f"/start {body['token']}")
+
+    def linked() -> Any:
+        channels = gateway.get("/api/v1/me/channels", headers=token_for("accountant")).json()
+        return channels if channels["telegram_chat_id"] == chat else None
+
+    assert eventually(linked, seconds=20)["telegram_chat_id"] == chat
+    assert any("Готово" in m["text"] for m in eventually(lambda: telegram.messages(chat)))
+    # The token works once: replayed from another chat it changes nothing.
+    telegram.person_writes(new_chat_id(), f"/start {body['token']}")
+    run = gateway.post("/api/v1/admin/timers/run", headers=token_for("admin"), json={})
+    assert run.status_code == 200, run.text
+    channels = gateway.get("/api/v1/me/channels", headers=token_for("accountant")).json()
+    assert channels["telegram_chat_id"] == chat
