@@ -110,6 +110,12 @@ def create_contract(
     new: schemas.NewContract,
 ) -> models.Contract:
     department = new.department_id or caller.department_id
+    if department != caller.department_id and not (
+        caller.is_system or caller.roles & domain.READ_ALL_ROLES
+    ):
+        # Otherwise an author could place a contract where their department's
+        # colleagues and head cannot see it, or into another department's view.
+        raise Forbidden("a contract is filed under your own department")
     if not department:
         raise InvalidInput(
             "the contract needs a department: yours is not known, name one",

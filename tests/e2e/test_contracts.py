@@ -532,3 +532,20 @@ def test_several_tasks_are_decided_at_once_each_on_its_own(
         != card(gateway, token_for, second["id"])["responsible"]
     )
     assert task_of(gateway, token_for, "sales.head", second["id"])["state"] == "open"
+
+
+def test_an_author_files_a_contract_under_their_own_department_only(
+    gateway: httpx.Client, token_for: Headers, people: dict[str, Any]
+) -> None:
+    cp = counterparty(gateway, token_for)
+    other = people["accountant"].department_id
+    body = {"subject": "Поставка", "counterparty_id": cp["id"], "amount": "10.00"}
+    problem(
+        gateway.post(BASE, headers=token_for("manager"), json=body | {"department_id": other}),
+        403,
+    )
+    # The office files for whichever department it is asked to.
+    filed = ok(
+        gateway.post(BASE, headers=token_for("office"), json=body | {"department_id": other}), 201
+    )
+    assert filed["department_id"] == other
