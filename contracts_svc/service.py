@@ -59,6 +59,7 @@ class ContractsService(ProcessService, ServiceBase):
             counterparty=lambda cid: ask(self.counterparty.get_counterparty, counterparty_id=cid),
             documents=lambda cid: ask(self.counterparty.documents, counterparty_id=cid),
             file=lambda fid: ask(self.archive.get_file, file_id=fid),
+            user=lambda uid: ask(self.org.get_user, user_id=uid),
         )
 
     # --- ProcessService hooks -------------------------------------------------------

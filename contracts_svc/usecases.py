@@ -25,7 +25,12 @@ from services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from services.ids import parse_filter_id, parse_id
 from services.outbox import OutboxWriter
 from services.pagination import contains_pattern, newest_first
-from services.references import display_name, require_counterparty, require_files
+from services.references import (
+    display_name,
+    require_counterparty,
+    require_employee,
+    require_files,
+)
 from services.schemas import contracts as schemas
 from services.workflow.commands import Resubmit
 from services.workflow.host import Applied, ProcessHost
@@ -42,6 +47,7 @@ class Directory:
     counterparty: Callable[[str], dict[str, Any]]
     documents: Callable[[str], dict[str, Any]]
     file: Callable[[str], dict[str, Any]]
+    user: Callable[[str], dict[str, Any]]
 
 
 def label(row: models.Contract) -> CardLabel:
@@ -121,6 +127,8 @@ def create_contract(
             "the contract needs a department: yours is not known, name one",
             [{"loc": ["department_id"], "msg": "required"}],
         )
+    if new.curator_id and new.curator_id != caller.user_id:
+        require_employee(directory.user, new.curator_id, "curator_id")
     name = display_name(require_counterparty(directory.counterparty, new.counterparty_id))
     require_files(directory.file, ((["file_ids", i], f) for i, f in enumerate(new.file_ids)))
     row = models.Contract(
@@ -171,6 +179,8 @@ def update_contract(
             [{"loc": ["header", "If-Match"], "msg": f"current version is {row.version}"}],
         )
     changes = patch.model_dump(exclude_unset=True)
+    if changes.get("curator_id"):
+        require_employee(directory.user, changes["curator_id"], "curator_id")
     if "file_ids" in changes:
         ids = changes["file_ids"] or []
         require_files(directory.file, ((["file_ids", i], f) for i, f in enumerate(ids)))

@@ -27,7 +27,12 @@ from services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from services.ids import parse_filter_id, parse_id
 from services.outbox import OutboxWriter
 from services.pagination import newest_first
-from services.references import display_name, require_counterparty, require_files
+from services.references import (
+    display_name,
+    require_counterparty,
+    require_employee,
+    require_files,
+)
 from services.schemas import letters as schemas
 from services.workflow.commands import AddReviewer, Resubmit
 from services.workflow.host import Applied, ProcessHost
@@ -213,19 +218,6 @@ def _legal_entity_name(directory: Directory, legal_entity_id: str) -> str:
     )
 
 
-def _person(directory: Directory, user_id: str, field: str) -> dict[str, Any]:
-    try:
-        user = directory.user(user_id)
-    except NotFound:
-        user = None
-    if user is None or not user.get("active", True):
-        raise InvalidInput(
-            f"{field}: no active employee {user_id}",
-            [{"loc": [field], "msg": "unknown or inactive employee"}],
-        )
-    return user
-
-
 def _emails(card: dict[str, Any]) -> list[str]:
     found = [str(c.get("email") or "").strip() for c in card.get("contacts") or []]
     return list(dict.fromkeys(e for e in found if e))
@@ -349,7 +341,7 @@ def register_incoming(
         raise Forbidden("incoming letters are registered by the office manager or a lawyer")
     entity = _legal_entity_name(ctx.directory, new.legal_entity_id)
     counterparty = require_counterparty(ctx.directory.counterparty, new.counterparty_id)
-    responsible = _person(ctx.directory, new.responsible_id, "responsible_id")
+    responsible = require_employee(ctx.directory.user, new.responsible_id, "responsible_id")
     require_files(
         ctx.directory.file,
         [(["scan_file_id"], new.scan_file_id)]
@@ -398,7 +390,9 @@ def create_outgoing(
 ) -> models.Letter:
     entity = _legal_entity_name(ctx.directory, new.legal_entity_id)
     counterparty = require_counterparty(ctx.directory.counterparty, new.counterparty_id)
-    executor = _person(ctx.directory, new.executor_id or caller.user_id, "executor_id")
+    executor = require_employee(
+        ctx.directory.user, new.executor_id or caller.user_id, "executor_id"
+    )
     require_files(
         ctx.directory.file,
         [(["letter_file_id"], new.letter_file_id)]
@@ -565,7 +559,7 @@ def add_participant(
     """The CEO (or whoever holds an open approval task on the letter) adds a person to
     that step: they get a task of their own, and the route waits for them too."""
     row = load(session, caller, letter_id, lock=True)
-    _person(ctx.directory, new.user_id, "user_id")
+    require_employee(ctx.directory.user, new.user_id, "user_id")
     loaded = _loaded(ctx, session, row)
     steps = [
         t.step_id

@@ -47,3 +47,17 @@ def require_counterparty(fetch: Fetch, counterparty_id: str) -> dict[str, Any]:
 def display_name(card: dict[str, Any]) -> str:
     """How cards and letters name a counterparty: the short name, else the full one."""
     return str(card.get("short_name") or card.get("full_name"))
+
+
+def require_employee(fetch: Fetch, user_id: str, field: str) -> dict[str, Any]:
+    """An active person of the org directory, named in ``field`` of the card."""
+    try:
+        user: dict[str, Any] | None = fetch(user_id)
+    except NotFound:
+        user = None
+    if user is None or not user.get("active", True):
+        raise InvalidInput(
+            f"{field}: no active employee {user_id}",
+            [{"loc": [field], "msg": "unknown or inactive employee"}],
+        )
+    return user

@@ -410,6 +410,9 @@ def test_an_unknown_counterparty_or_file_is_422_and_nothing_is_written(
     problem(gateway.post(BASE, headers=token_for("manager"), json=body), 422)
     problem(gateway.post(BASE, headers=token_for("manager"), json=body | {"amount": "-1"}), 422)
     problem(gateway.post(BASE, headers=token_for("manager"), json=body | {"admin": True}), 422)
+    nobody = {"curator_id": "0b6f3c1e-5d7a-4c55-9d8e-2f1f0c9b7a11", "file_ids": []}
+    refused = problem(gateway.post(BASE, headers=token_for("manager"), json=body | nobody), 422)
+    assert [e["loc"] for e in refused["errors"]] == [["curator_id"]]
     assert count_rows(service_db("contracts_svc"), "contracts") == before
 
 

@@ -42,6 +42,7 @@ def directory() -> usecases.Directory:
         counterparty=lambda cid: {"id": cid, "short_name": "ООО «Ромашка»"},
         documents=lambda cid: INCOMPLETE,
         file=lambda fid: {"id": fid},
+        user=lambda uid: {"id": uid, "active": True},
     )
 
 
