@@ -552,3 +552,26 @@ def test_an_author_files_a_contract_under_their_own_department_only(
         gateway.post(BASE, headers=token_for("office"), json=body | {"department_id": other}), 201
     )
     assert filed["department_id"] == other
+
+
+def test_the_approver_is_told_in_the_inbox_by_e_mail_and_names_the_contract(
+    gateway: httpx.Client, token_for: Headers, suite: Any
+) -> None:
+    from services.smtp import read_spool
+
+    c = submitted(gateway, token_for)
+
+    def told() -> list[dict[str, Any]]:
+        inbox = ok(gateway.get("/api/v1/notifications", headers=token_for("sales.head")))
+        return [n for n in inbox["items"] if n["card_id"] == c["id"] and n["kind"] == "assignment"]
+
+    notice = eventually(told, seconds=20)[0]
+    assert notice["link"] == f"/contracts/{c['id']}"
+    assert c["counterparty_name"] in notice["title"]
+    spool = suite.extra_env["DOCFLOW_SMTP_STUB_SPOOL"]
+
+    def mailed() -> list[Any]:
+        return [m for m in read_spool(spool) if c["counterparty_name"] in str(m["Subject"])]
+
+    message = eventually(mailed, seconds=20)[0]
+    assert message["To"] == "sales.head@docflow.example"
