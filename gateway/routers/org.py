@@ -31,7 +31,10 @@ class RolesBody(BaseModel):
 
 
 class HeadBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"user_id": "9c1f0b2e-7d4a-4e55-8a1b-2c3d4e5f6a7b"}]},
+    )
     user_id: str
 
 

@@ -290,6 +290,12 @@ class NewSection(Strict):
 
 
 class SectionPatch(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={"examples": [{"name": "Уборка и клининг"}]},
+    )
+
     name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     parent_id: str | None = None
 
@@ -336,6 +342,12 @@ class NewItem(Strict):
 
 
 class ItemPatch(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={"examples": [{"price": "1890.00", "vat_rate": "20"}]},
+    )
+
     section_id: str | None = None
     name: Annotated[str, Field(min_length=1, max_length=300)] | None = None
     item_type: Literal["product", "service"] | None = None

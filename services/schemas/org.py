@@ -77,6 +77,22 @@ class Role(BaseModel):
 
 
 class NewAbsence(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "user_id": "9c1f0b2e-7d4a-4e55-8a1b-2c3d4e5f6a7b",
+                    "deputy_id": "2b7e4c1d-0f3a-4b6c-9d8e-7f6a5b4c3d2e",
+                    "starts_at": "2026-12-07T00:00:00+03:00",
+                    "ends_at": "2026-12-21T00:00:00+03:00",
+                    "reason": "vacation",
+                }
+            ]
+        },
+    )
+
     user_id: str
     deputy_id: str
     starts_at: datetime
