@@ -21,6 +21,7 @@ from services.base import ServiceBase
 from services.entrypoints import rpc
 from services.idempotency import idempotent
 from services.outbox import first_delivery
+from services.processes import SystemAwareRpcProxy
 from services.schemas import archive as schemas
 from services.validation import parse
 
@@ -34,6 +35,7 @@ class ArchiveService(ServiceBase):
     name = "archive"
 
     store: ObjectStore = ObjectStoreProvider()
+    payments: Any = SystemAwareRpcProxy("payments")
 
     @rpc(public=True)
     def health(self) -> dict[str, Any]:
@@ -156,6 +158,19 @@ class ArchiveService(ServiceBase):
     def on_letter_task(self, envelope: dict[str, Any]) -> None:
         """Whoever gets a task on a letter may read the letter's folder."""
         self._grant_to_assignee(envelope, "archive.letter_task_grant")
+
+    @event_handler("payments", "task.assigned")  # type: ignore[untyped-decorator]
+    def on_payment_task(self, envelope: dict[str, Any]) -> None:
+        """Whoever gets a task on a payment request may read its invoice and documents
+        (they live in the initiator's department folders)."""
+        if not first_delivery(self.db, envelope, "archive.payment_task_grant"):
+            return
+        data = envelope["data"]
+        people = [p for p in (data.get("assignee_id"), data.get("on_behalf_of")) if p]
+        if data.get("process") == "payment_request" and people:
+            for file_id in self.payments.card_files(card_id=str(data.get("card_id"))):
+                usecases.grant_file_to(self.db, file_id, people)
+        self.db.commit()
 
     @event_handler("contracts", "contract.original_received")  # type: ignore[untyped-decorator]
     def on_contract_original(self, envelope: dict[str, Any]) -> None:

@@ -539,6 +539,32 @@ def mark_stale_uploads(session: Session, older_than: datetime) -> list[str]:
     return rows
 
 
+def _system_grants(
+    session: Session, people: list[str], *, file_id: uuid.UUID | None, folder_path: str | None
+) -> int:
+    """Read grants the system gives to people taking part in a process (idempotent)."""
+    if file_id is not None:
+        index, where = ["user_id", "file_id"], "file_id IS NOT NULL"
+    else:
+        index, where = ["user_id", "folder_path"], "folder_path IS NOT NULL"
+    added = 0
+    for person in people:
+        result = session.execute(
+            insert(models.Grant)
+            .values(
+                user_id=person, granted_by=SYSTEM.user_id, file_id=file_id, folder_path=folder_path
+            )
+            .on_conflict_do_nothing(index_elements=index, index_where=text(where))
+            .returning(models.Grant.id)
+        ).first()
+        added += result is not None
+    return added
+
+
+def _people(user_ids: list[str]) -> list[str]:
+    return sorted({str(uuid.UUID(u)) for u in user_ids if u})
+
+
 def grant_to_participant(session: Session, card_id: str, user_ids: list[str]) -> int:
     """A person got a task on a contract or a letter: let them read its folder.
 
@@ -549,23 +575,21 @@ def grant_to_participant(session: Session, card_id: str, user_ids: list[str]) ->
         ref = uuid.UUID(card_id)
     except ValueError:
         return 0
-    people = sorted({str(uuid.UUID(u)) for u in user_ids if u})
     paths = session.scalars(
         select(models.Folder.path).where(
             models.Folder.ref_id == ref, models.Folder.kind.in_(("contract", "letter"))
         )
     ).all()
-    added = 0
-    for path in paths:
-        for person in people:
-            result = session.execute(
-                insert(models.Grant)
-                .values(user_id=person, granted_by=SYSTEM.user_id, file_id=None, folder_path=path)
-                .on_conflict_do_nothing(
-                    index_elements=["user_id", "folder_path"],
-                    index_where=text("folder_path IS NOT NULL"),
-                )
-                .returning(models.Grant.id)
-            ).first()
-            added += result is not None
-    return added
+    people = _people(user_ids)
+    return sum(_system_grants(session, people, file_id=None, folder_path=path) for path in paths)
+
+
+def grant_file_to(session: Session, file_id: str, user_ids: list[str]) -> int:
+    """Let these people read one file (a payment request's invoice for its approvers)."""
+    try:
+        ref = uuid.UUID(file_id)
+    except ValueError:
+        return 0
+    if session.get(models.File, ref) is None:
+        return 0
+    return _system_grants(session, _people(user_ids), file_id=ref, folder_path=None)

@@ -16,8 +16,9 @@ from payments_svc import domain, models, registries, stages, usecases
 from payments_svc.settings import Settings
 from services.base import ServiceBase
 from services.entrypoints import rpc
-from services.errors import ask
+from services.errors import Forbidden, ask
 from services.idempotency import idempotent
+from services.ids import parse_filter_id
 from services.processes import ProcessService
 from services.schemas import payments as schemas
 from services.validation import dump, parse
@@ -84,6 +85,18 @@ class PaymentsService(ProcessService, ServiceBase):
         # Timers have no caller to ask the archive as; only people complete subtasks.
         directory = None if self.caller.is_system else self.directory()
         usecases.on_change(session, self.events, directory, applied)
+
+    @rpc
+    def card_files(self, card_id: str) -> list[str]:
+        """The archive files of a request (invoice, requested documents, payment order), for
+        archive_svc to let the request's approvers read them; the system only."""
+        if not self.caller.is_system:
+            raise Forbidden("only the system lists a request's files")
+        row = self.db.get(models.PaymentRequest, parse_filter_id(card_id, "card_id"))
+        if row is None:
+            return []
+        found = [row.invoice_file_id, *row.document_file_ids, row.payment_order_file_id]
+        return [f for f in found if f]
 
     # --- payment requests -----------------------------------------------------------
 

@@ -40,17 +40,22 @@ from services.workflow.org_rpc import RpcOrgLookup
 SWEEP_SECONDS = ServiceSettings().timer_sweep_seconds
 
 
-class OrgDirectory(RpcProxy):  # type: ignore[misc]
-    """``RpcProxy("org")`` that asks as the system when the worker has no caller."""
-
-    def __init__(self) -> None:
-        super().__init__("org")
+class SystemAwareRpcProxy(RpcProxy):  # type: ignore[misc]
+    """``RpcProxy`` that asks as the system when the worker has no caller (a timer or
+    an event handler); a caller's identity travels on unchanged."""
 
     def get_dependency(self, worker_ctx: Any) -> Any:
         if Identity.from_context(worker_ctx.context_data) is None:
             # ``context_data`` is a copy; the proxy reads ``data`` when it publishes.
             worker_ctx.data.update(SYSTEM.to_context())
         return super().get_dependency(worker_ctx)
+
+
+class OrgDirectory(SystemAwareRpcProxy):
+    """The org directory (org_svc) for route assignments, from any worker."""
+
+    def __init__(self) -> None:
+        super().__init__("org")
 
 
 class ProcessService:

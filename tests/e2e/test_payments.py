@@ -247,6 +247,11 @@ def test_a_department_head_who_requests_goes_straight_to_finance(
     entries = timeline(gateway, token_for, r["id"], user="sales.head")
     chosen = [e for e in entries if e["action"] == "condition.chosen"]
     assert len(chosen) == 1 and chosen[0]["step_id"] == "head_check"
+    # The finance manager works elsewhere, yet must see the invoice to approve it: the
+    # task brings a read grant on it; the junior accountant has no task yet, so no read.
+    invoice = f"/api/v1/files/{r['invoice_file_id']}"
+    assert eventually(lambda: gateway.get(invoice, headers=token_for("finman")).status_code == 200)
+    problem(gateway.get(invoice, headers=token_for("junior.accountant")), 404)
 
 
 def test_a_rejection_needs_a_reason_and_then_stops_the_request(
