@@ -102,8 +102,6 @@ class PaymentRequest(Base):
     stage_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     stage_by: Mapped[str | None] = mapped_column(String(64))
     stage_comment: Mapped[str | None] = mapped_column(String(2000))
-    #: Timers of the route held while frozen: ``[{"id", "kind", "fire_at", "payload"}]``.
-    held_timers: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
     document_file_ids: Mapped[list[str]] = mapped_column(ARRAY(String(64)), default=list)
     registry_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     rejection_reason: Mapped[str | None] = mapped_column(String(60))

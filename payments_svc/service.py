@@ -149,7 +149,16 @@ class PaymentsService(ProcessService, ServiceBase):
     @idempotent
     def freeze(self, request_id: str, data: dict[str, Any]) -> dict[str, Any]:
         body = parse(schemas.StageRequest, data)
-        row = stages.freeze(self.db, self.caller, self.host, request_id, body.comment, self.now())
+        row = stages.freeze(
+            self.db,
+            self.caller,
+            self.events,
+            self.org_lookup(),
+            self.host,
+            request_id,
+            body.comment,
+            self.now(),
+        )
         out = self._out(row)
         self.db.commit()
         return out
@@ -158,7 +167,16 @@ class PaymentsService(ProcessService, ServiceBase):
     @idempotent
     def unfreeze(self, request_id: str, data: dict[str, Any]) -> dict[str, Any]:
         body = parse(schemas.StageRequest, data)
-        row = stages.unfreeze(self.db, self.caller, self.host, request_id, body.comment, self.now())
+        row = stages.unfreeze(
+            self.db,
+            self.caller,
+            self.events,
+            self.org_lookup(),
+            self.host,
+            request_id,
+            body.comment,
+            self.now(),
+        )
         out = self._out(row)
         self.db.commit()
         return out
@@ -168,7 +186,14 @@ class PaymentsService(ProcessService, ServiceBase):
     def request_documents(self, request_id: str, data: dict[str, Any]) -> dict[str, Any]:
         body = parse(schemas.StageRequest, data)
         row = stages.request_documents(
-            self.db, self.caller, self.events, self.host, request_id, body.comment, self.now()
+            self.db,
+            self.caller,
+            self.events,
+            self.org_lookup(),
+            self.host,
+            request_id,
+            body.comment,
+            self.now(),
         )
         out = self._out(row)
         self.db.commit()
@@ -179,7 +204,15 @@ class PaymentsService(ProcessService, ServiceBase):
     def provide_documents(self, request_id: str, data: dict[str, Any]) -> dict[str, Any]:
         body = parse(schemas.ProvideDocuments, data)
         row = stages.provide_documents(
-            self.db, self.caller, self.host, self.directory(), request_id, body, self.now()
+            self.db,
+            self.caller,
+            self.events,
+            self.org_lookup(),
+            self.host,
+            self.directory(),
+            request_id,
+            body,
+            self.now(),
         )
         out = self._out(row)
         self.db.commit()

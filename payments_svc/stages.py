@@ -1,71 +1,32 @@
 """Frozen (Заморозка) and Documents requested (Запрос документов): pauses of a
 payment request's route.
 
-While a request is paused nobody decides on it (``usecases.on_change`` refuses
-a decision with 409) and nobody is nagged: its pending route timers (deadline,
-"not started" checks, reminder, escalation) are taken out of
-``workflow_timers`` and kept on the card. Resuming puts them back, each moved
-later by the working time the request spent paused, so the watch goes on where
-it stopped instead of firing everything at once.
-
-The engine counts the "not started" chain from the task's creation; after a
-long pause the links that follow the first restored one may come due together.
+A pause is the engine's ``Suspend``: nobody decides on the request (409), its
+timers (deadline, "not started" checks, reminder, escalation) are taken off.
+Going on is ``Resume``: each timer is set again with the working time it still
+had, and the deadline and the watch move later by the working time spent
+paused, so nobody is reminded for days the request sat frozen.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from payments_svc import domain, models
 from payments_svc.usecases import Directory, label, load, mirror
-from services import timers
 from services.auth import Identity
-from services.calendar import BusinessCalendar
 from services.errors import Conflict, Forbidden
 from services.outbox import OutboxWriter
 from services.references import require_file
 from services.schemas import payments as schemas
+from services.workflow.commands import Resume, Suspend
 from services.workflow.host import ProcessHost
+from services.workflow.model import OrgLookup
 
 ACTIVE = ("in_approval", "in_payment")
-
-
-def hold_timers(session: Session, row: models.PaymentRequest, now: datetime) -> None:
-    assert row.instance_id is not None
-    held = [
-        {
-            "kind": t.kind,
-            "fire_at": t.fire_at.isoformat(),
-            "payload": t.payload,
-        }
-        for t in timers.pending(session, row.instance_id)
-    ]
-    timers.cancel(session, row.instance_id, now=now)
-    row.held_timers = held
-
-
-def restore_timers(
-    session: Session,
-    calendar: BusinessCalendar,
-    row: models.PaymentRequest,
-    paused_at: datetime,
-    now: datetime,
-) -> list[dict[str, Any]]:
-    """Put the held timers back, later by the working time spent paused."""
-    assert row.instance_id is not None
-    restored = []
-    for held in row.held_timers or []:
-        original = datetime.fromisoformat(held["fire_at"])
-        left = calendar.working_time_between(paused_at, original)
-        moment = now if left <= timedelta(0) else calendar.add_working_time(now, left)
-        moment = max(moment, original)
-        timers.schedule(session, row.instance_id, held["kind"], moment, held["payload"])
-        restored.append({"kind": held["kind"], "was": held["fire_at"], "now": moment.isoformat()})
-    row.held_timers = []
-    return restored
 
 
 def _log(
@@ -101,6 +62,8 @@ def _loaded(session: Session, caller: Identity, request_id: str) -> models.Payme
 def _pause(
     session: Session,
     caller: Identity,
+    events: OutboxWriter,
+    org: OrgLookup,
     host: ProcessHost,
     request_id: str,
     stage: str,
@@ -117,15 +80,17 @@ def _pause(
             f"the request is {row.status}; only a request in approval or payment is paused",
             [{"loc": ["status"], "msg": row.status}],
         )
-    hold_timers(session, row, now)
+    assert row.instance_id is not None
+    applied = host.apply(
+        session, events, org, row.instance_id, Suspend(caller.user_id, comment), now
+    )
     row.stage, row.stage_since, row.stage_by, row.stage_comment = (
         stage,
         now,
         caller.user_id,
         comment,
     )
-    assert row.instance_id is not None
-    mirror(row, host.load(session, row.instance_id).instance)
+    mirror(row, applied.instance)
     _log(
         session,
         row,
@@ -133,7 +98,7 @@ def _pause(
         caller.user_id,
         now,
         comment,
-        {"held_timers": len(row.held_timers)},
+        {"held_timers": len(applied.instance.held)},
     )
     row.version += 1
     session.flush()
@@ -142,6 +107,8 @@ def _pause(
 
 def _resume(
     session: Session,
+    events: OutboxWriter,
+    org: OrgLookup,
     host: ProcessHost,
     row: models.PaymentRequest,
     actor: str,
@@ -151,10 +118,13 @@ def _resume(
     data: dict[str, Any] | None = None,
 ) -> models.PaymentRequest:
     assert row.instance_id is not None and row.stage_since is not None
-    restored = restore_timers(session, host.engine.calendar, row, row.stage_since, now)
+    applied = host.apply(session, events, org, row.instance_id, Resume(actor, comment), now)
     paused = host.engine.calendar.working_time_between(row.stage_since, now)
+    restored = [
+        {"kind": t.kind, "fire_at": t.fire_at.isoformat()} for t in applied.result.timers_to_set
+    ]
     row.stage = row.stage_since = row.stage_by = row.stage_comment = None
-    mirror(row, host.load(session, row.instance_id).instance)
+    mirror(row, applied.instance)
     _log(
         session,
         row,
@@ -176,17 +146,21 @@ def _resume(
 def freeze(
     session: Session,
     caller: Identity,
+    events: OutboxWriter,
+    org: OrgLookup,
     host: ProcessHost,
     request_id: str,
     comment: str,
     now: datetime,
 ) -> models.PaymentRequest:
-    return _pause(session, caller, host, request_id, "frozen", comment, now)
+    return _pause(session, caller, events, org, host, request_id, "frozen", comment, now)
 
 
 def unfreeze(
     session: Session,
     caller: Identity,
+    events: OutboxWriter,
+    org: OrgLookup,
     host: ProcessHost,
     request_id: str,
     comment: str,
@@ -197,19 +171,22 @@ def unfreeze(
         raise Conflict("the request is not frozen", [{"loc": ["status"], "msg": row.status}])
     if not (caller.roles & domain.STAGE_ROLES or caller.user_id == row.stage_by):
         raise Forbidden("the person who froze the request, finance or management unfreeze it")
-    return _resume(session, host, row, caller.user_id, "unfrozen", now, comment)
+    return _resume(session, events, org, host, row, caller.user_id, "unfrozen", now, comment)
 
 
 def request_documents(
     session: Session,
     caller: Identity,
     events: OutboxWriter,
+    org: OrgLookup,
     host: ProcessHost,
     request_id: str,
     comment: str,
     now: datetime,
 ) -> models.PaymentRequest:
-    row = _pause(session, caller, host, request_id, "documents_requested", comment, now)
+    row = _pause(
+        session, caller, events, org, host, request_id, "documents_requested", comment, now
+    )
     card = label(row)
     events.add(
         session,
@@ -229,6 +206,8 @@ def request_documents(
 def provide_documents(
     session: Session,
     caller: Identity,
+    events: OutboxWriter,
+    org: OrgLookup,
     host: ProcessHost,
     directory: Directory,
     request_id: str,
@@ -247,6 +226,8 @@ def provide_documents(
     row.document_file_ids = [*row.document_file_ids, *data.file_ids]
     return _resume(
         session,
+        events,
+        org,
         host,
         row,
         caller.user_id,

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from payments_svc import domain, models
 from payments_svc.settings import Settings
 from services.auth import Identity
-from services.errors import Conflict, InvalidInput, NotFound
+from services.errors import InvalidInput, NotFound
 from services.ids import parse_filter_id, parse_id
 from services.outbox import OutboxWriter
 from services.pagination import newest_first
@@ -232,7 +232,6 @@ def create_request(
         ),
         responsible=[],
         participants=[],
-        held_timers=[],
         document_file_ids=[],
         version=1,
     )
@@ -274,20 +273,14 @@ def on_change(
     directory: Directory | None,
     applied: Applied,
 ) -> None:
-    """Mirror the instance on the card; refuse decisions on a paused card; Paid."""
+    """Mirror the instance on the card; Paid. (A paused card's route is suspended: the
+    engine itself refuses decisions on it.)"""
     row = session.get(
         models.PaymentRequest, uuid.UUID(applied.before.card_id), with_for_update=True
     )
     if row is None:  # pragma: no cover - instances are created with their card
         return
     instance = applied.instance
-    decided = len(instance.decisions) > len(applied.before.instance.decisions)
-    if decided and row.stage is not None:
-        what = "frozen" if row.stage == "frozen" else "waiting for documents from its initiator"
-        raise Conflict(
-            f"the request is {what}: decisions wait until it is resumed",
-            [{"loc": ["status"], "msg": row.stage}],
-        )
     order = domain.completed_outputs(instance, "payment", subtask=True)
     if order and row.payment_order_file_id is None:
         if directory is not None:

@@ -72,6 +72,26 @@ class Delegate:
 
 
 @dataclass(frozen=True)
+class Suspend:
+    """Pause a running instance (a payment request frozen, documents awaited): nobody
+    decides, no reminder runs. The service decides who may; the engine records who did."""
+
+    actor_id: str
+    comment: str | None = None
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class Resume:
+    """Go on where the instance stopped: deadlines and the watch move later by the
+    working time spent paused."""
+
+    actor_id: str
+    comment: str | None = None
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
 class TimerFired:
     timer: Timer
     expected_version: int | None = None
@@ -87,7 +107,18 @@ class Cancel:
     expected_version: int | None = None
 
 
-Command = Decide | CompleteSubtask | Take | AddReviewer | Delegate | Resubmit | TimerFired | Cancel
+Command = (
+    Decide
+    | CompleteSubtask
+    | Take
+    | AddReviewer
+    | Delegate
+    | Resubmit
+    | Suspend
+    | Resume
+    | TimerFired
+    | Cancel
+)
 
 COMMANDS: dict[str, type[Command]] = {
     "decide": Decide,
@@ -96,6 +127,8 @@ COMMANDS: dict[str, type[Command]] = {
     "add_reviewer": AddReviewer,
     "delegate": Delegate,
     "resubmit": Resubmit,
+    "suspend": Suspend,
+    "resume": Resume,
     "timer_fired": TimerFired,
     "cancel": Cancel,
 }

@@ -20,6 +20,8 @@ def open_task(run: Run, task_id: str) -> Task:
         raise NotFound(f"task {task_id} is not in this instance")
     if run.instance.state not in ("running", "waiting"):
         raise Conflict(f"the instance is {run.instance.state}; task {task_id} is closed")
+    if run.instance.suspended_at is not None:
+        raise Conflict(f"the process is paused; task {task_id} waits until it goes on")
     if task.state == "done":
         raise Conflict(f"task {task_id} is already decided")
     if task.state != "open" or task.round != run.instance.round:

@@ -25,6 +25,8 @@ from services.workflow.commands import (
     Decide,
     Delegate,
     Resubmit,
+    Resume,
+    Suspend,
     Take,
     TimerFired,
 )
@@ -40,7 +42,7 @@ from services.workflow.flow import (
     settle,
 )
 from services.workflow.model import Assignee, Instance, OrgLookup, Result
-from services.workflow.routes import ROOT, ApprovalStep, AssigneeRule, Route
+from services.workflow.routes import ROOT, ApprovalStep, AssigneeRule, Route, WaitUntilStep
 from services.workflow.sla import WATCH_KINDS, fire
 
 
@@ -141,6 +143,10 @@ class WorkflowEngine:
             _delegate(run, command)
         elif isinstance(command, Resubmit):
             _resubmit(run, command)
+        elif isinstance(command, Suspend):
+            _suspend(run, command)
+        elif isinstance(command, Resume):
+            _resume(run, command)
         elif isinstance(command, TimerFired):
             _timer_fired(run, command)
         elif isinstance(command, Cancel):
@@ -309,8 +315,68 @@ def _resubmit(run: Run, command: Resubmit) -> None:
     enter_list(run, ROOT)
 
 
+def _suspend(run: Run, command: Suspend) -> None:
+    instance = run.instance
+    if instance.suspended_at is not None:
+        raise Conflict("the process is already paused")
+    if instance.state != "running":
+        raise Conflict(f"only a running process is paused; this one is {instance.state}")
+    waiting = [
+        s.step_id
+        for s in instance.steps.values()
+        if s.status == "active" and isinstance(run.route.step(s.step_id), WaitUntilStep)
+    ]
+    if waiting:
+        raise Conflict(f"step {waiting[0]} waits for a date; such a process is not paused")
+    instance.held = sorted(instance.timers.values(), key=lambda t: (t.fire_at, t.id))
+    for timer in instance.held:
+        run.cancel_timer(timer.id)
+    instance.suspended_at = run.now
+    run.log(
+        "instance.suspended",
+        actor_id=command.actor_id,
+        comment=command.comment,
+        data={"held_timers": len(instance.held)},
+    )
+    run.emit("instance.suspended", actor_id=command.actor_id, comment=command.comment)
+
+
+def _resume(run: Run, command: Resume) -> None:
+    """Each held timer is set again with the working time it still had when the pause
+    began; the watch's anchors and the shown deadlines move by the paused time."""
+    instance = run.instance
+    since = instance.suspended_at
+    if since is None:
+        raise Conflict("the process is not paused")
+    calendar = run.calendar
+    paused = calendar.working_time_between(since, run.now)
+    for held in instance.held:
+        left = calendar.working_time_between(since, held.fire_at)
+        fire_at = calendar.add_working_time(run.now, left) if held.fire_at > since else run.now
+        run.set_timer(held.kind, fire_at, held.step_id, held.task_id)
+        task = instance.tasks.get(held.task_id or "")
+        if held.kind == "due" and task is not None:
+            task.due_at = fire_at
+    for task in instance.open_tasks():
+        task.watch_from = calendar.add_working_time(task.watch_from or task.created_at, paused)
+        if task.reminded_at is not None:
+            task.reminded_at = calendar.add_working_time(task.reminded_at, paused)
+    instance.held = []
+    instance.suspended_at = None
+    minutes = int(paused.total_seconds() // 60)
+    run.log(
+        "instance.resumed",
+        actor_id=command.actor_id,
+        comment=command.comment,
+        data={"paused_working_minutes": minutes},
+    )
+    run.emit("instance.resumed", actor_id=command.actor_id, paused_working_minutes=minutes)
+
+
 def _timer_fired(run: Run, command: TimerFired) -> None:
     instance = run.instance
+    if instance.suspended_at is not None:
+        return  # its timers were taken off when it paused; a late sweep changes nothing
     timer = instance.timers.get(command.timer.id)
     if timer is None:
         # Cancelled or already handled: the sweeper may race with a decision.
@@ -334,6 +400,7 @@ def _cancel(run: Run, command: Cancel) -> None:
     instance = run.instance
     if instance.state not in ("running", "waiting", "returned"):
         raise Conflict(f"the instance is already {instance.state}")
+    instance.held, instance.suspended_at = [], None
     if command.actor_id != instance.initiator_id and not command.as_admin:
         raise Forbidden(f"{command.actor_id} may not cancel this instance")
     cancel_instance(run, command.actor_id, command.comment)

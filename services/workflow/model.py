@@ -78,6 +78,8 @@ class Task:
     escalated_at: datetime | None = None
     #: People who may act in the assignee's place after an escalation.
     escalated_to: list[str] = field(default_factory=list)
+    #: Where the "not started" watch counts from: the creation, moved on by pauses.
+    watch_from: datetime | None = None
     #: Who added this reviewer to the step, when it was not in the route.
     added_by: str | None = None
     #: How the assignee was found when the step's own rules found nobody.
@@ -157,6 +159,10 @@ class Instance:
     extra_reviewers: dict[str, list[str]] = field(default_factory=dict)
     #: Who must rework and resubmit while the instance is returned.
     returned_to: list[str] = field(default_factory=list)
+    #: Paused (``Suspend``) since then: nobody acts, no timer runs; ``held`` keeps the
+    #: timers to set again, later by the paused working time, on ``Resume``.
+    suspended_at: datetime | None = None
+    held: list[Timer] = field(default_factory=list)
     id_seq: int = 0
     timeline_seq: int = 0
     timeline_head: str = ""
@@ -208,6 +214,7 @@ class Instance:
         twin.timers = dict(self.timers)
         twin.extra_reviewers = {key: list(users) for key, users in self.extra_reviewers.items()}
         twin.returned_to = list(self.returned_to)
+        twin.held = list(self.held)
         return twin
 
 

@@ -74,15 +74,16 @@ def plan_watch(run: Run, task: Task, sla: SLA, after: datetime) -> Timer | None:
     if task.state != "open" or task.taken_at is not None or task.escalated_at is not None:
         return None
     calendar = run.calendar
+    anchor = task.watch_from or task.created_at
     if sla.remind_after is not None and task.reminded_at is None:
-        remind_at = calendar.add(task.created_at, sla.remind_after)
+        remind_at = calendar.add(anchor, sla.remind_after)
         if sla.check_every is not None:
             check_at = calendar.add(after, sla.check_every)
             if check_at < remind_at:
                 return run.set_timer("check", check_at, task.step_id, task.id)
         return run.set_timer("remind", remind_at, task.step_id, task.id)
     if sla.escalate_after is not None:
-        base = task.reminded_at or task.created_at
+        base = task.reminded_at or anchor
         return run.set_timer(
             "escalate", calendar.add(base, sla.escalate_after), task.step_id, task.id
         )
